@@ -1,0 +1,135 @@
+"""A student detector trained against a frozen teacher by a list of distillers."""
+from typing import Dict, List, Union
+
+import torch
+from mmdet.models.detectors.base import BaseDetector
+from mmdet.registry import MODELS as MMDET_MODELS
+from mmengine.config import ConfigDict
+from torch import nn
+
+from mmkd.registry import MODELS
+from .input_adapter import TeacherInputAdapter
+from .taps import Tap
+from .teacher import build_frozen_teacher, load_model_config, probe_features
+
+
+def _to_float(output):
+    """fp32 copies of (nested tuples/lists of) tensors; distill losses are computed in fp32."""
+    if isinstance(output, torch.Tensor):
+        return output.float()
+    if isinstance(output, (tuple, list)):
+        return type(output)(_to_float(item) for item in output)
+    return output
+
+
+@MODELS.register_module()
+class DistillDetector(BaseDetector):
+    """Trains ``student`` with its own losses plus the losses of ``distillers``.
+
+    The teacher is built from its config, loaded strictly from its checkpoint and frozen. It is
+    deliberately *not* a submodule: it has no entry in ``parameters()`` (so never in the
+    optimizer, never synced by DDP), none in ``state_dict()`` (checkpoints hold student and
+    connectors only; the teacher reloads from its own file on resume), and ``train()`` and
+    ``init_weights()`` do not reach it. ``to()``/``cuda()`` do, through :meth:`_apply`.
+
+    Per training step: the student's loss forward (taps record what distillers read), the
+    teacher's backbone + neck under ``no_grad``, then each distiller's named losses. Inference
+    is the student alone.
+
+    Args:
+        student (dict): any mmdet detector config (or a whole config with a ``model`` key).
+        teacher (dict): ``config`` (file path, ``mmdet::`` path or dict), ``checkpoint`` (path),
+            optional ``trust_checkpoint`` (bool, default False: see
+            :func:`mmkd.utils.load_checkpoint_strict`).
+        distillers (list[dict]): configs of :class:`BaseDistiller` subclasses.
+        data_preprocessor (dict, optional): default: the student's.
+    """
+
+    def __init__(self, student: dict, teacher: dict, distillers: List[dict],
+                 data_preprocessor: Union[dict, None] = None, init_cfg=None):
+        student = load_model_config(student)
+        if data_preprocessor is None:
+            data_preprocessor = student.get('data_preprocessor')
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.student = MMDET_MODELS.build(student)
+
+        teacher = ConfigDict(teacher)
+        missing = {'config', 'checkpoint'} - set(teacher)
+        if missing:
+            raise KeyError(f'model.teacher needs keys {sorted(missing)}; got {sorted(teacher)}')
+        self._frozen = [build_frozen_teacher(teacher.config, teacher.checkpoint,
+                                             teacher.get('trust_checkpoint', False))]
+        self.teacher_input = TeacherInputAdapter(self.data_preprocessor,
+                                                 self.teacher.data_preprocessor)
+
+        if not distillers:
+            raise ValueError('model.distillers is empty: name at least one distiller')
+        self.distillers = nn.ModuleList(MODELS.build(cfg) for cfg in distillers)
+        self.student_taps = {d.student_path: None for d in self.distillers}
+        self.teacher_taps = {d.teacher_path: None for d in self.distillers}
+        for path in self.student_taps:
+            self.student_taps[path] = Tap(self.student, path, 'student')
+        for path in self.teacher_taps:
+            self.teacher_taps[path] = Tap(self.teacher, path, 'teacher')
+        self._setup_distillers()
+
+    @property
+    def teacher(self) -> nn.Module:
+        return self._frozen[0]
+
+    def _setup_distillers(self):
+        """Size each distiller's connectors from a probe forward of both models."""
+        probe_features(self.student)
+        probe_features(self.teacher)
+        student_out, teacher_out = self._take(self.student_taps), self._take(self.teacher_taps)
+        for distiller in self.distillers:
+            distiller.setup(student_out[distiller.student_path],
+                            teacher_out[distiller.teacher_path])
+
+    @staticmethod
+    def _take(taps: Dict[str, Tap]) -> dict:
+        return {path: tap.take() for path, tap in taps.items()}
+
+    def _apply(self, fn, *args, **kwargs):
+        super()._apply(fn, *args, **kwargs)
+        self.teacher._apply(fn, *args, **kwargs)
+        return self
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    def loss(self, batch_inputs: torch.Tensor, batch_data_samples) -> Dict[str, torch.Tensor]:
+        losses = self.student.loss(batch_inputs, batch_data_samples)
+        student_out = self._take(self.student_taps)
+        with torch.no_grad():
+            self.teacher.extract_feat(self.teacher_input(batch_inputs))
+        teacher_out = self._take(self.teacher_taps)
+        with torch.autocast(batch_inputs.device.type, enabled=False):
+            for distiller in self.distillers:
+                distill_losses = distiller(_to_float(student_out[distiller.student_path]),
+                                           _to_float(teacher_out[distiller.teacher_path]))
+                clash = set(distill_losses) & set(losses)
+                if clash:
+                    raise KeyError(f'{type(distiller).__name__} returns losses {sorted(clash)} '
+                                   f'that another loss already uses')
+                losses.update(distill_losses)
+        return losses
+
+    def predict(self, batch_inputs, batch_data_samples, rescale: bool = True):
+        results = self.student.predict(batch_inputs, batch_data_samples, rescale=rescale)
+        self._clear_student_taps()
+        return results
+
+    def _forward(self, batch_inputs, batch_data_samples=None):
+        results = self.student._forward(batch_inputs, batch_data_samples)
+        self._clear_student_taps()
+        return results
+
+    def extract_feat(self, batch_inputs):
+        return self.student.extract_feat(batch_inputs)
+
+    def _clear_student_taps(self):
+        for tap in self.student_taps.values():
+            tap.clear()

@@ -1,0 +1,3 @@
+from .hcl import hcl_loss
+
+__all__ = ['hcl_loss']

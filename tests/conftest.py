@@ -1,0 +1,59 @@
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+import mmkd  # noqa: F401
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = osp.join(ROOT, 'configs')
+STUDENT_CONFIG = osp.join(CONFIGS, 'frcnn_r18w8_student_shapes.py')
+TEACHER_CONFIG = osp.join(CONFIGS, 'frcnn_r18w32_teacher_shapes.py')
+REVIEWKD_CONFIG = osp.join(CONFIGS, 'reviewkd_frcnn.py')
+
+
+@pytest.fixture(autouse=True)
+def mmdet_scope():
+    init_default_scope('mmdet')
+
+
+def model_config(config_file):
+    return Config.fromfile(config_file).model
+
+
+def save_fresh_checkpoint(config_file, path):
+    """Build the model of ``config_file`` at init and save it as mmengine does (plain meta)."""
+    from mmdet.registry import MODELS
+    model = MODELS.build(model_config(config_file))
+    model.init_weights()
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(epoch=0)), path)
+    return path
+
+
+@pytest.fixture(scope='session')
+def teacher_checkpoint(tmp_path_factory):
+    init_default_scope('mmdet')
+    return save_fresh_checkpoint(TEACHER_CONFIG, str(tmp_path_factory.mktemp('teacher') / 't.pth'))
+
+
+def distill_model_config(teacher_checkpoint, **overrides):
+    cfg = Config.fromfile(REVIEWKD_CONFIG).model
+    cfg.teacher.checkpoint = teacher_checkpoint
+    cfg.update(overrides)
+    return cfg
+
+
+def run_tool(*args, cwd=ROOT, env_extra=None, timeout=900):
+    """Run a python command line in a subprocess; fail the test with its output if it fails."""
+    env = dict(os.environ, **(env_extra or {}))
+    proc = subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    if proc.returncode != 0:
+        pytest.fail(f'{" ".join(args)} exited {proc.returncode}\n{proc.stdout[-4000:]}\n'
+                    f'{proc.stderr[-6000:]}')
+    return proc.stdout + proc.stderr

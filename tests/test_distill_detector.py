@@ -1,0 +1,155 @@
+import os
+import pickle
+
+import pytest
+import torch
+from mmdet.registry import MODELS as MMDET_MODELS
+from mmdet.structures import DetDataSample
+from mmengine.optim import build_optim_wrapper
+from mmengine.structures import InstanceData
+
+from conftest import TEACHER_CONFIG, distill_model_config, model_config
+from mmkd.registry import MODELS
+
+
+def build(teacher_checkpoint, **overrides):
+    return MODELS.build(distill_model_config(teacher_checkpoint, **overrides))
+
+
+def fake_batch(batch=2, size=64):
+    """Student-normalised inputs and data samples with two boxes per image."""
+    torch.manual_seed(0)
+    samples = []
+    for _ in range(batch):
+        sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
+                                             pad_shape=(size, size), scale_factor=(1., 1.),
+                                             batch_input_shape=(size, size)))
+        sample.gt_instances = InstanceData(
+            bboxes=torch.tensor([[4., 4., 30., 30.], [20., 24., 60., 50.]]),
+            labels=torch.tensor([0, 5]))
+        samples.append(sample)
+    return torch.randn(batch, 3, size, size), samples
+
+
+def teacher_state(model):
+    return {k: v.clone() for k, v in model.teacher.state_dict().items()}
+
+
+def train_steps(model, steps=2):
+    optim = build_optim_wrapper(model, dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9)))
+    model.train()
+    inputs, samples = fake_batch()
+    for _ in range(steps):
+        losses = model.loss(inputs, samples)
+        loss, _ = model.parse_losses(losses)
+        optim.update_params(loss)
+    return optim, losses
+
+
+def test_teacher_is_frozen_and_stays_out_of_optimizer_and_checkpoint(teacher_checkpoint):
+    model = build(teacher_checkpoint)
+    before = teacher_state(model)
+    optim, losses = train_steps(model)
+
+    assert 'loss_reviewkd' in losses and torch.isfinite(losses['loss_reviewkd'])
+    assert not model.teacher.training                      # still eval after model.train()
+    assert all(not p.requires_grad and p.grad is None for p in model.teacher.parameters())
+    after = teacher_state(model)
+    assert all(torch.equal(before[k], after[k]) for k in before)   # BN running stats included
+    assert any('running_mean' in k for k in before)
+
+    teacher_params = {id(p) for p in model.teacher.parameters()}
+    optimised = [p for group in optim.optimizer.param_groups for p in group['params']]
+    assert not teacher_params & {id(p) for p in optimised}
+    abf_params = {id(p) for p in model.distillers.parameters()}
+    assert abf_params <= {id(p) for p in optimised}          # connectors do train
+
+    keys = model.state_dict().keys()
+    assert not any(k.startswith('teacher') or '_frozen' in k for k in keys)
+    assert any(k.startswith('distillers.0.abfs.') for k in keys)
+
+
+def test_teacher_weights_come_from_its_checkpoint(teacher_checkpoint):
+    model = build(teacher_checkpoint)
+    model.init_weights()       # the runner calls this; it must not re-initialise the teacher
+    saved = torch.load(teacher_checkpoint, weights_only=True)['state_dict']
+    loaded = model.teacher.state_dict()
+    assert all(torch.equal(saved[k], loaded[k]) for k in saved)
+
+
+def test_predict_is_the_student_alone(teacher_checkpoint):
+    model = build(teacher_checkpoint).eval()
+    calls = []
+    model.teacher.register_forward_pre_hook(lambda *a: calls.append(1))
+    model.teacher.backbone.register_forward_pre_hook(lambda *a: calls.append(1))
+    inputs, samples = fake_batch()
+    with torch.no_grad():
+        results = model.predict(inputs, samples)
+    assert len(results) == 2 and calls == []
+
+
+def test_teacher_gets_its_own_normalisation(teacher_checkpoint, tmp_path):
+    """A teacher that reads RGB with other mean/std gets what its own preprocessor would make."""
+    teacher_cfg = model_config(TEACHER_CONFIG)
+    teacher_cfg.data_preprocessor.update(mean=[0., 0., 0.], std=[255., 255., 255.],
+                                         bgr_to_rgb=False)
+    model = build(teacher_checkpoint, teacher=dict(config=teacher_cfg,
+                                                   checkpoint=teacher_checkpoint))
+    raw = torch.rand(1, 3, 32, 32) * 255                   # as loaded: BGR, 0..255
+    student_in = model.data_preprocessor({'inputs': [raw[0].clone()]}, False)['inputs']
+    teacher_own = model.teacher.data_preprocessor({'inputs': [raw[0].clone()]}, False)['inputs']
+    assert not model.teacher_input.identity
+    assert torch.allclose(model.teacher_input(student_in), teacher_own, atol=1e-4)
+
+
+def test_wrong_tap_path_lists_nearest_names(teacher_checkpoint):
+    with pytest.raises(KeyError, match=r"student has no module 'nek'.*'neck'"):
+        build(teacher_checkpoint,
+              distillers=[dict(type='mmkd.ReviewKD', student='nek', teacher='neck')])
+    with pytest.raises(KeyError, match=r"teacher has no module 'backbone.layer9'.*backbone\.layer"):
+        build(teacher_checkpoint,
+              distillers=[dict(type='mmkd.ReviewKD', student='neck', teacher='backbone.layer9')])
+
+
+def test_tap_that_recorded_nothing_is_an_error(teacher_checkpoint):
+    # The teacher runs backbone + neck only, so a tap on its RPN head records nothing.
+    with pytest.raises(RuntimeError, match='Tap on teacher.rpn_head recorded nothing'):
+        build(teacher_checkpoint,
+              distillers=[dict(type='mmkd.ReviewKD', student='neck', teacher='rpn_head')])
+
+
+def test_missing_teacher_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match='teacher.checkpoint: no checkpoint file at'):
+        build(str(tmp_path / 'nope.pth'))
+    with pytest.raises(ValueError, match='teacher.checkpoint is not set'):
+        build('')
+
+
+def test_teacher_checkpoint_of_another_architecture_names_keys(tmp_path):
+    from conftest import STUDENT_CONFIG, save_fresh_checkpoint
+    wrong = save_fresh_checkpoint(STUDENT_CONFIG, str(tmp_path / 'student.pth'))
+    with pytest.raises(RuntimeError, match='(?s)teacher.checkpoint: .* does not fit the model.*'
+                                           'size mismatch for backbone'):
+        build(wrong)
+
+
+class Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}',))
+
+
+def test_malicious_teacher_checkpoint_is_refused_without_running(tmp_path):
+    marker = tmp_path / 'pwned'
+    evil = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'meta': Payload(str(marker))}, evil)
+    with pytest.raises(pickle.UnpicklingError, match='Refused to load .*trust_checkpoint=True'):
+        build(str(evil))
+    assert not marker.exists()
+
+
+def test_student_of_any_detector_config(teacher_checkpoint):
+    model = build(teacher_checkpoint)
+    assert type(model.student) is type(MMDET_MODELS.build(model_config(TEACHER_CONFIG)))

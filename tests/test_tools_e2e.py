@@ -1,0 +1,86 @@
+"""The command-line tools as a user runs them: train, test, resume, export."""
+import argparse
+import os.path as osp
+import re
+
+import pytest
+import torch
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+
+from conftest import REVIEWKD_CONFIG, ROOT, run_tool
+from mmkd.utils import load_run_config
+
+
+def tiny_data_options(data_root):
+    """--cfg-options that shrink the demo set to 8 train / 4 val images in ``data_root``."""
+    options = ['train_cfg.max_epochs=1', 'train_dataloader.batch_size=4',
+               'train_dataloader.dataset.num_images=8', f'train_dataloader.dataset.data_root={data_root}/']
+    for split in ('val', 'test'):
+        options += [f'{split}_dataloader.dataset.data_root={data_root}/',
+                    f'{split}_dataloader.dataset.num_images=4',
+                    f'{split}_evaluator.ann_file={data_root}/annotations/val.json']
+    return options
+
+
+@pytest.fixture(scope='module')
+def kd_run(tmp_path_factory, teacher_checkpoint):
+    """One epoch (2 iterations) of tools/train.py configs/reviewkd_frcnn.py."""
+    work = tmp_path_factory.mktemp('kd')
+    options = tiny_data_options(work / 'data') + [f'model.teacher.checkpoint={teacher_checkpoint}']
+    log = run_tool('tools/train.py', REVIEWKD_CONFIG, '--work-dir', str(work / 'run'),
+                   '--cfg-options', *options)
+    return dict(work=work, options=options, log=log, checkpoint=work / 'run' / 'epoch_1.pth')
+
+
+def test_train_logs_distill_loss_and_coco_map(kd_run):
+    assert re.search(r'loss_reviewkd: \d+\.\d+', kd_run['log'])
+    assert 'coco/bbox_mAP:' in kd_run['log']
+    assert 'teacher: loaded' in kd_run['log']
+    saved = torch.load(kd_run['checkpoint'], weights_only=True)   # plain types only
+    assert not any(k.startswith('teacher') for k in saved['state_dict'])
+
+
+def test_tools_test_scores_the_checkpoint(kd_run):
+    out = run_tool('tools/test.py', REVIEWKD_CONFIG, str(kd_run['checkpoint']), '--work-dir',
+                   str(kd_run['work'] / 'test'), '--cfg-options', *kd_run['options'])
+    assert re.search(r"'coco/bbox_mAP': -?\d", out)
+
+
+def test_resume_restores_connectors_and_continues(kd_run):
+    options = kd_run['options'] + ['train_cfg.max_epochs=2']
+    log = run_tool('tools/train.py', REVIEWKD_CONFIG, '--work-dir', str(kd_run['work'] / 'run'),
+                   '--resume', str(kd_run['checkpoint']), '--cfg-options', *options)
+    assert 'resumed epoch: 1, iter: 2' in log
+    assert osp.isfile(kd_run['work'] / 'run' / 'epoch_2.pth')
+
+    # In process: after resuming, the ABF weights are exactly those of the checkpoint.
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parsed = parser.parse_args(['--cfg-options', *options]).cfg_options
+    cfg = load_run_config(REVIEWKD_CONFIG, parsed, str(kd_run['work'] / 'resume_check'))
+    cfg.resume, cfg.load_from = True, str(kd_run['checkpoint'])
+    runner = Runner.from_cfg(cfg)
+    runner.load_or_resume()
+    saved = torch.load(kd_run['checkpoint'], weights_only=True)['state_dict']
+    restored = runner.model.state_dict()
+    abf_keys = [k for k in saved if k.startswith('distillers.0.abfs.')]
+    assert abf_keys and all(torch.equal(saved[k], restored[k]) for k in abf_keys)
+    assert runner.iter == 2
+
+
+def test_exported_student_runs_with_plain_mmdet(kd_run):
+    out_dir = kd_run['work'] / 'export'
+    run_tool('tools/export_student.py', REVIEWKD_CONFIG, str(kd_run['checkpoint']), str(out_dir))
+    image = kd_run['work'] / 'data' / 'val' / '00001.png'
+    script = (
+        'import sys\n'
+        'from mmdet.apis import init_detector, inference_detector\n'
+        f'model = init_detector({str(out_dir / "student.py")!r}, '
+        f'{str(out_dir / "student.pth")!r}, device="cpu")\n'
+        f'result = inference_detector(model, {str(image)!r})\n'
+        'assert "mmkd" not in sys.modules, "mmkd was imported"\n'
+        'print("classes", len(model.dataset_meta["classes"]), "boxes",'
+        ' result.pred_instances.bboxes.shape[0], type(model).__name__)\n')
+    out = run_tool('-c', script, cwd=str(kd_run['work']))
+    assert 'classes 8 boxes' in out and 'FasterRCNN' in out

@@ -1,0 +1,98 @@
+"""The demo: teacher, student alone and student + ReviewKD on the embedded data, one table.
+
+    python tools/demo.py [--work-dir work_dirs/demo] [--teacher-epochs 12] [--student-epochs 12]
+
+Each stage runs ``tools/train.py`` as a user would (its log lines, with ETA, stream through);
+the demo set is generated on first use. A teacher already trained in ``WORK_DIR/teacher`` for the
+same number of epochs is reused. All runs validate with COCO box mAP at the end.
+"""
+import argparse
+import glob
+import json
+import os.path as osp
+import subprocess
+import sys
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = osp.join(ROOT, 'configs')
+TEACHER = osp.join(CONFIGS, 'frcnn_r18w32_teacher_shapes.py')
+STUDENT = osp.join(CONFIGS, 'frcnn_r18w8_student_shapes.py')
+REVIEWKD = osp.join(CONFIGS, 'reviewkd_frcnn.py')
+
+
+def final_metrics(work_dir):
+    """The last COCO validation of the newest run in ``work_dir`` (from mmengine's scalars)."""
+    runs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    if not runs:
+        raise FileNotFoundError(f'no validation log in {work_dir}')
+    with open(runs[-1]) as f:
+        records = [json.loads(line) for line in f if 'coco/bbox_mAP' in line]
+    if not records:
+        raise RuntimeError(f'{runs[-1]} holds no coco/bbox_mAP: did validation run?')
+    return {key: value for key, value in records[-1].items() if key.startswith('coco/')}
+
+
+def train(name, config, work_dir, epochs, options=()):
+    """Run tools/train.py for ``epochs`` epochs; returns the final COCO metrics."""
+    stage_dir = osp.join(work_dir, name)
+    cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config, '--work-dir', stage_dir,
+           '--cfg-options', f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
+           f'param_scheduler.1.end={epochs}',
+           f'param_scheduler.1.milestones=[{int(epochs * 0.75)}]', *options]
+    print(f'\n=== {name}: {osp.relpath(config, ROOT)}, {epochs} epochs ===', flush=True)
+    start = time.time()
+    subprocess.run(cmd, cwd=ROOT, check=True)
+    metrics = final_metrics(stage_dir)
+    metrics['train_minutes'] = round((time.time() - start) / 60, 1)
+    with open(osp.join(stage_dir, 'metrics.json'), 'w') as f:
+        json.dump(metrics, f)
+    return metrics
+
+
+def teacher_stage(work_dir, epochs):
+    """Train the teacher unless ``WORK_DIR/teacher`` already holds one of ``epochs`` epochs."""
+    checkpoint = osp.join(work_dir, 'teacher', f'epoch_{epochs}.pth')
+    metrics_file = osp.join(work_dir, 'teacher', 'metrics.json')
+    if osp.isfile(checkpoint) and osp.isfile(metrics_file):
+        print(f'=== teacher: reusing {checkpoint} ===', flush=True)
+        with open(metrics_file) as f:
+            return checkpoint, json.load(f)
+    return checkpoint, train('teacher', TEACHER, work_dir, epochs)
+
+
+def table(rows, teacher_map, student_map):
+    lines = ['| model | box mAP | mAP50 | mAP_s | gap recovered | train min |',
+             '|---|---|---|---|---|---|']
+    for name, m in rows:
+        gap = ''
+        if name.startswith('student +') and teacher_map > student_map:
+            gap = f'{100 * (m["coco/bbox_mAP"] - student_map) / (teacher_map - student_map):.0f}%'
+        lines.append(f'| {name} | {m["coco/bbox_mAP"]:.3f} | {m["coco/bbox_mAP_50"]:.3f} | '
+                     f'{m["coco/bbox_mAP_s"]:.3f} | {gap} | {m["train_minutes"]} |')
+    return '\n'.join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs', 'demo'))
+    parser.add_argument('--teacher-epochs', type=int, default=12)
+    parser.add_argument('--student-epochs', type=int, default=12)
+    args = parser.parse_args()
+
+    teacher_ckpt, teacher = teacher_stage(args.work_dir, args.teacher_epochs)
+    student = train('student', STUDENT, args.work_dir, args.student_epochs)
+    reviewkd = train('student_reviewkd', REVIEWKD, args.work_dir, args.student_epochs,
+                     [f'model.teacher.checkpoint={teacher_ckpt}'])
+    result = table([('teacher (R18 w32, FPN 64)', teacher), ('student (R18 w8, FPN 32)', student),
+                    ('student + ReviewKD', reviewkd)],
+                   teacher['coco/bbox_mAP'], student['coco/bbox_mAP'])
+    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
+        f.write(result + '\n')
+    print(f'\nCOCO box mAP on the demo val set ({args.student_epochs} student epochs, '
+          f'{args.teacher_epochs} teacher epochs):\n{result}\n'
+          f'(also in {osp.join(args.work_dir, "results.md")})')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,25 @@
+"""Write the student of a distillation run as a plain MMDetection config and checkpoint.
+
+    python tools/export_student.py CONFIG CHECKPOINT OUT_DIR
+
+The result loads without mmkd:
+    from mmdet.apis import init_detector
+    model = init_detector('OUT_DIR/student.py', 'OUT_DIR/student.pth', device='cpu')
+"""
+import argparse
+
+from mmkd.apis import export_student
+
+
+def main():
+    parser = argparse.ArgumentParser(description='Export the student of a distillation run')
+    parser.add_argument('config', help='the distillation config (model: mmkd.DistillDetector)')
+    parser.add_argument('checkpoint', help='a checkpoint of that run')
+    parser.add_argument('out_dir', help='where student.py and student.pth are written')
+    args = parser.parse_args()
+    config_out, weights_out = export_student(args.config, args.checkpoint, args.out_dir)
+    print(f'student config: {config_out}\nstudent weights: {weights_out}')
+
+
+if __name__ == '__main__':
+    main()
