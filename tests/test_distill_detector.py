@@ -9,6 +9,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.structures import InstanceData
 
 from conftest import TEACHER_CONFIG, distill_model_config, model_config
+from mmkd.models.distillers import BaseDistiller
 from mmkd.registry import MODELS
 
 
@@ -111,11 +112,24 @@ def test_wrong_tap_path_lists_nearest_names(teacher_checkpoint):
               distillers=[dict(type='mmkd.ReviewKD', student='neck', teacher='backbone.layer9')])
 
 
-def test_tap_that_recorded_nothing_is_an_error(teacher_checkpoint):
-    # The teacher runs backbone + neck only, so a tap on its RPN head records nothing.
+@MODELS.register_module(force=True)
+class NeckToHeadKD(BaseDistiller):
+    """A user's own distiller, registered outside mmkd, that reads the teacher's RPN head."""
+
+    def __init__(self, **kwargs):
+        super().__init__(dict(feats='neck'), dict(rpn='rpn_head'), **kwargs)
+
+    def forward(self, student, teacher, teacher_model):
+        return dict(loss_user_kd=sum(f.mean() for f in student['feats']) * 0)
+
+
+def test_user_distiller_and_tap_that_recorded_nothing(teacher_checkpoint):
+    # The teacher runs backbone + neck only, so a tap on its RPN head records nothing: an
+    # error in the step, not a silently missing loss.
+    model = build(teacher_checkpoint, distillers=[dict(type='NeckToHeadKD')])
+    inputs, samples = fake_batch()
     with pytest.raises(RuntimeError, match='Tap on teacher.rpn_head recorded nothing'):
-        build(teacher_checkpoint,
-              distillers=[dict(type='mmkd.ReviewKD', student='neck', teacher='rpn_head')])
+        model.loss(inputs, samples)
 
 
 def test_missing_teacher_checkpoint_is_a_clear_error(tmp_path):

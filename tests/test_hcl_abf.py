@@ -69,7 +69,7 @@ def pyramid(channels, sizes=(16, 8, 4, 2), batch=2):
 
 def test_reviewkd_infers_channels_and_levels():
     distiller = ReviewKD(loss_weight=1.0)
-    distiller.setup(pyramid(32), pyramid(64))
+    distiller.setup(dict(feats=pyramid(32)), dict(feats=pyramid(64)))
     assert len(distiller.abfs) == 4
     for level, abf in enumerate(distiller.abfs):
         assert abf.reduce[0].in_channels == 32
@@ -81,7 +81,7 @@ def test_reviewkd_processes_deepest_level_first_and_sums_hcl():
     torch.manual_seed(0)
     distiller = ReviewKD(loss_weight=2.0)
     student, teacher = pyramid(8), pyramid(12)
-    distiller.setup(student, teacher)
+    distiller.setup(dict(feats=student), dict(feats=teacher))
     order, outputs = [], {}
 
     def record(level):
@@ -92,7 +92,7 @@ def test_reviewkd_processes_deepest_level_first_and_sums_hcl():
 
     for level, abf in enumerate(distiller.abfs):
         abf.register_forward_hook(record(level))
-    loss = distiller(student, teacher)['loss_reviewkd']
+    loss = distiller(dict(feats=student), dict(feats=teacher))['loss_reviewkd']
     assert order == [3, 2, 1, 0]
     expected = 2.0 * sum(hcl_loss(outputs[i], teacher[i]) for i in range(4))
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
@@ -101,6 +101,6 @@ def test_reviewkd_processes_deepest_level_first_and_sums_hcl():
 def test_reviewkd_refuses_levels_that_cannot_pair():
     distiller = ReviewKD()
     with pytest.raises(ValueError, match='student .neck. gives 4 levels, teacher .neck. 5'):
-        distiller.setup(pyramid(8), pyramid(8, sizes=(32, 16, 8, 4, 2)))
+        distiller.setup(dict(feats=pyramid(8)), dict(feats=pyramid(8, sizes=(32, 16, 8, 4, 2))))
     with pytest.raises(ValueError, match=r'level 1 has size \(8, 8\) in the student'):
-        distiller.setup(pyramid(8), pyramid(8, sizes=(16, 9, 4, 2)))
+        distiller.setup(dict(feats=pyramid(8)), dict(feats=pyramid(8, sizes=(16, 9, 4, 2))))

@@ -84,3 +84,15 @@ def test_exported_student_runs_with_plain_mmdet(kd_run):
         ' result.pred_instances.bboxes.shape[0], type(model).__name__)\n')
     out = run_tool('-c', script, cwd=str(kd_run['work']))
     assert 'classes 8 boxes' in out and 'FasterRCNN' in out
+
+
+def test_hint_config_trains_and_logs_every_term(tmp_path, teacher_checkpoint):
+    options = tiny_data_options(tmp_path / 'data') + [
+        f'model.teacher.checkpoint={teacher_checkpoint}', 'default_hooks.logger.interval=1']
+    log = run_tool('tools/train.py', osp.join(ROOT, 'configs', 'hint_frcnn.py'), '--work-dir',
+                   str(tmp_path / 'run'), '--cfg-options', *options)
+    for name in ('loss_hint', 'loss_rpn_kd_cls', 'loss_rpn_kd_reg', 'loss_rcnn_kd_cls',
+                 'loss_rcnn_kd_reg'):
+        values = re.findall(rf'{name}: (\S+)', log)
+        assert len(values) == 2 and all(float(v) == float(v) and abs(float(v)) < 1e6
+                                        for v in values), (name, values)

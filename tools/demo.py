@@ -1,6 +1,7 @@
 """The demo: teacher, student alone and student + ReviewKD on the embedded data, one table.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--teacher-epochs 12] [--student-epochs 12]
+                         [--methods reviewkd hint]
 
 Each stage runs ``tools/train.py`` as a user would (its log lines, with ETA, stream through);
 the demo set is generated on first use. A teacher already trained in ``WORK_DIR/teacher`` for the
@@ -18,7 +19,10 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(ROOT, 'configs')
 TEACHER = osp.join(CONFIGS, 'frcnn_r18w32_teacher_shapes.py')
 STUDENT = osp.join(CONFIGS, 'frcnn_r18w8_student_shapes.py')
-REVIEWKD = osp.join(CONFIGS, 'reviewkd_frcnn.py')
+METHODS = {  # name -> (config, row label)
+    'reviewkd': (osp.join(CONFIGS, 'reviewkd_frcnn.py'), 'student + ReviewKD'),
+    'hint': (osp.join(CONFIGS, 'hint_frcnn.py'), 'student + hint KD (Chen et al.)'),
+}
 
 
 def final_metrics(work_dir):
@@ -43,22 +47,17 @@ def train(name, config, work_dir, epochs, options=()):
     print(f'\n=== {name}: {osp.relpath(config, ROOT)}, {epochs} epochs ===', flush=True)
     start = time.time()
     subprocess.run(cmd, cwd=ROOT, check=True)
-    metrics = final_metrics(stage_dir)
-    metrics['train_minutes'] = round((time.time() - start) / 60, 1)
-    with open(osp.join(stage_dir, 'metrics.json'), 'w') as f:
-        json.dump(metrics, f)
-    return metrics
+    return dict(final_metrics(stage_dir), train_minutes=round((time.time() - start) / 60, 1))
 
 
 def teacher_stage(work_dir, epochs):
     """Train the teacher unless ``WORK_DIR/teacher`` already holds one of ``epochs`` epochs."""
     checkpoint = osp.join(work_dir, 'teacher', f'epoch_{epochs}.pth')
-    metrics_file = osp.join(work_dir, 'teacher', 'metrics.json')
-    if osp.isfile(checkpoint) and osp.isfile(metrics_file):
-        print(f'=== teacher: reusing {checkpoint} ===', flush=True)
-        with open(metrics_file) as f:
-            return checkpoint, json.load(f)
-    return checkpoint, train('teacher', TEACHER, work_dir, epochs)
+    if not osp.isfile(checkpoint):
+        return checkpoint, train('teacher', TEACHER, work_dir, epochs)
+    print(f'=== teacher: reusing {checkpoint} ===', flush=True)
+    metrics = dict(final_metrics(osp.join(work_dir, 'teacher')), train_minutes='reused')
+    return checkpoint, metrics
 
 
 def table(rows, teacher_map, student_map):
@@ -78,15 +77,20 @@ def main():
     parser.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs', 'demo'))
     parser.add_argument('--teacher-epochs', type=int, default=12)
     parser.add_argument('--student-epochs', type=int, default=12)
+    parser.add_argument('--methods', nargs='+', choices=sorted(METHODS), default=['reviewkd'],
+                        help='distillation runs to compare with the student alone')
     args = parser.parse_args()
 
     teacher_ckpt, teacher = teacher_stage(args.work_dir, args.teacher_epochs)
-    student = train('student', STUDENT, args.work_dir, args.student_epochs)
-    reviewkd = train('student_reviewkd', REVIEWKD, args.work_dir, args.student_epochs,
-                     [f'model.teacher.checkpoint={teacher_ckpt}'])
-    result = table([('teacher (R18 w32, FPN 64)', teacher), ('student (R18 w8, FPN 32)', student),
-                    ('student + ReviewKD', reviewkd)],
-                   teacher['coco/bbox_mAP'], student['coco/bbox_mAP'])
+    rows = [('teacher (R18 w32, FPN 64)', teacher),
+            ('student (R18 w8, FPN 32)', train('student', STUDENT, args.work_dir,
+                                               args.student_epochs))]
+    for method in args.methods:
+        config, label = METHODS[method]
+        rows.append((label, train(f'student_{method}', config, args.work_dir,
+                                  args.student_epochs,
+                                  [f'model.teacher.checkpoint={teacher_ckpt}'])))
+    result = table(rows, teacher['coco/bbox_mAP'], rows[1][1]['coco/bbox_mAP'])
     with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
         f.write(result + '\n')
     print(f'\nCOCO box mAP on the demo val set ({args.student_epochs} student epochs, '

@@ -5,6 +5,7 @@ import torch
 from mmdet.models.detectors.base import BaseDetector
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.config import ConfigDict
+from mmengine.registry import DefaultScope
 from torch import nn
 
 from mmkd.registry import MODELS
@@ -14,12 +15,19 @@ from .teacher import build_frozen_teacher, load_model_config, probe_features
 
 
 def _to_float(output):
-    """fp32 copies of (nested tuples/lists of) tensors; distill losses are computed in fp32."""
+    """Tensors inside (nested tuples, lists, dicts of) ``output`` as fp32: distill losses are
+    computed in fp32 whatever the autocast dtype. fp32 tensors are passed through, not copied."""
     if isinstance(output, torch.Tensor):
-        return output.float()
+        return output.float() if output.is_floating_point() else output
     if isinstance(output, (tuple, list)):
         return type(output)(_to_float(item) for item in output)
+    if isinstance(output, dict):
+        return {key: _to_float(value) for key, value in output.items()}
     return output
+
+
+def _scale(loss, factor):
+    return [item * factor for item in loss] if isinstance(loss, list) else loss * factor
 
 
 @MODELS.register_module()
@@ -64,13 +72,13 @@ class DistillDetector(BaseDetector):
 
         if not distillers:
             raise ValueError('model.distillers is empty: name at least one distiller')
-        self.distillers = nn.ModuleList(MODELS.build(cfg) for cfg in distillers)
-        self.student_taps = {d.student_path: None for d in self.distillers}
-        self.teacher_taps = {d.teacher_path: None for d in self.distillers}
-        for path in self.student_taps:
-            self.student_taps[path] = Tap(self.student, path, 'student')
-        for path in self.teacher_taps:
-            self.teacher_taps[path] = Tap(self.teacher, path, 'teacher')
+        with DefaultScope.overwrite_default_scope('mmkd'):   # 'ReviewKD' as well as 'mmkd.ReviewKD'
+            self.distillers = nn.ModuleList(MODELS.build(cfg) for cfg in distillers)
+        # one tap per path, shared by the distillers that read it
+        self.student_taps = {path: Tap(self.student, path, 'student')
+                             for d in self.distillers for path in d.student_taps.values()}
+        self.teacher_taps = {path: Tap(self.teacher, path, 'teacher')
+                             for d in self.distillers for path in d.teacher_taps.values()}
         self._setup_distillers()
 
     @property
@@ -78,17 +86,23 @@ class DistillDetector(BaseDetector):
         return self._frozen[0]
 
     def _setup_distillers(self):
-        """Size each distiller's connectors from a probe forward of both models."""
+        """Size each distiller's connectors from a probe forward of both backbones and necks."""
         probe_features(self.student)
         probe_features(self.teacher)
-        student_out, teacher_out = self._take(self.student_taps), self._take(self.teacher_taps)
+        student_out = {path: tap.take() for path, tap in self.student_taps.items() if tap.recorded}
+        teacher_out = {path: tap.take() for path, tap in self.teacher_taps.items() if tap.recorded}
         for distiller in self.distillers:
-            distiller.setup(student_out[distiller.student_path],
-                            teacher_out[distiller.teacher_path])
+            distiller.setup(self._roles(distiller.student_taps, student_out),
+                            self._roles(distiller.teacher_taps, teacher_out), self.student,
+                            self.teacher)
 
     @staticmethod
     def _take(taps: Dict[str, Tap]) -> dict:
         return {path: tap.take() for path, tap in taps.items()}
+
+    @staticmethod
+    def _roles(role_paths: Dict[str, str], records: dict) -> dict:
+        return {role: records[path] for role, path in role_paths.items() if path in records}
 
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)
@@ -102,14 +116,21 @@ class DistillDetector(BaseDetector):
 
     def loss(self, batch_inputs: torch.Tensor, batch_data_samples) -> Dict[str, torch.Tensor]:
         losses = self.student.loss(batch_inputs, batch_data_samples)
-        student_out = self._take(self.student_taps)
+        student_out = _to_float(self._take(self.student_taps))
         with torch.no_grad():
             self.teacher.extract_feat(self.teacher_input(batch_inputs))
-        teacher_out = self._take(self.teacher_taps)
+        teacher_out = _to_float(self._take(self.teacher_taps))
         with torch.autocast(batch_inputs.device.type, enabled=False):
             for distiller in self.distillers:
-                distill_losses = distiller(_to_float(student_out[distiller.student_path]),
-                                           _to_float(teacher_out[distiller.teacher_path]))
+                for name, factor in distiller.student_loss_scales.items():
+                    if name not in losses:
+                        raise KeyError(f'{type(distiller).__name__} scales the student loss '
+                                       f'{name!r}, which the student does not return '
+                                       f'(it returns {sorted(losses)})')
+                    losses[name] = _scale(losses[name], factor)
+                distill_losses = distiller(self._roles(distiller.student_taps, student_out),
+                                           self._roles(distiller.teacher_taps, teacher_out),
+                                           self.teacher)
                 clash = set(distill_losses) & set(losses)
                 if clash:
                     raise KeyError(f'{type(distiller).__name__} returns losses {sorted(clash)} '

@@ -1,52 +1,88 @@
-"""Forward taps: record a submodule's output, addressed by its dotted path in a model."""
+"""Taps: record what a part of a model computes, addressed by a dotted path.
+
+A path names a submodule (``'neck'``, ``'backbone.layer3'``: its forward output is recorded) or a
+method of one (``'rpn_head.get_targets'``: its return value is recorded, and
+``'roi_head.bbox_head.loss_and_target'`` its keyword arguments too), so a distiller reads the
+model's own intermediate results instead of computing them a second time.
+"""
 import difflib
+import functools
+import inspect
 
 from torch import nn
 
 
-def resolve_module(model: nn.Module, path: str, model_name: str = 'model') -> nn.Module:
-    """Return ``model``'s submodule at dotted ``path`` ('neck', 'backbone.layer3', ...).
-
-    Raises:
-        KeyError: no such module; the message lists the nearest valid names.
-    """
-    modules = dict(model.named_modules())
-    if path in modules:
-        return modules[path]
-    names = [name for name in modules if name]
+def _unknown_path(model: nn.Module, path: str, model_name: str) -> KeyError:
+    names = [name for name, _ in model.named_modules() if name]
     near = difflib.get_close_matches(path, names, n=5, cutoff=0.4)
     top = sorted({name.split('.')[0] for name in names})
-    raise KeyError(f'{model_name} has no module {path!r}. Nearest valid names: '
-                   f'{near or "none close"}; top-level modules: {top}')
+    return KeyError(f'{model_name} has no module {path!r}. Nearest valid names: '
+                    f'{near or "none close"}; top-level modules: {top}')
+
+
+def resolve_module(model: nn.Module, path: str, model_name: str = 'model') -> nn.Module:
+    """Return ``model``'s submodule at dotted ``path``; a KeyError lists the nearest names."""
+    modules = dict(model.named_modules())
+    if path not in modules:
+        raise _unknown_path(model, path, model_name)
+    return modules[path]
 
 
 class Tap:
-    """Keeps the last output of one submodule until it is taken.
+    """Keeps the last output of one submodule or method until it is taken.
 
-    The recorded object is the module's own output (no copy); :meth:`take` hands it over and
-    forgets it, so a feature map lives no longer than the distiller that reads it.
+    The recorded object is the model's own (no copy); :meth:`take` hands it over and forgets it,
+    so nothing lives longer than the distiller step that reads it. For a method, the record is
+    ``dict(result=..., inputs={argument name: value})``.
     """
 
     def __init__(self, model: nn.Module, path: str, model_name: str = 'model'):
         self.path = path
         self.model_name = model_name
         self._output = None
-        self._handle = resolve_module(model, path, model_name).register_forward_hook(self._record)
+        modules = dict(model.named_modules())
+        owner_path, _, attr = path.rpartition('.')
+        if path in modules:
+            handle = modules[path].register_forward_hook(self._record_forward)
+            self._remove = handle.remove
+        elif owner_path in modules and callable(getattr(modules[owner_path], attr, None)) \
+                and not isinstance(getattr(modules[owner_path], attr), nn.Module):
+            self._wrap_method(modules[owner_path], attr)
+        else:
+            raise _unknown_path(model, path, model_name)
 
-    def _record(self, module, inputs, output):
+    def _record_forward(self, module, inputs, output):
         self._output = output
 
+    def _wrap_method(self, owner: nn.Module, name: str):
+        method = getattr(owner, name)
+        signature = inspect.signature(method)
+
+        @functools.wraps(method)
+        def recorded(*args, **kwargs):
+            result = method(*args, **kwargs)
+            inputs = signature.bind(*args, **kwargs).arguments
+            self._output = dict(result=result, inputs=dict(inputs))
+            return result
+
+        setattr(owner, name, recorded)   # instance attribute shadows the class's method
+        self._remove = lambda: delattr(owner, name)
+
+    @property
+    def recorded(self) -> bool:
+        return self._output is not None
+
     def take(self):
-        """Return the recorded output and clear it.
+        """Return the record and clear it.
 
         Raises:
             RuntimeError: nothing was recorded since the last call.
         """
         if self._output is None:
             raise RuntimeError(
-                f'Tap on {self.model_name}.{self.path} recorded nothing in this step: that module '
-                f'did not run in the forward pass (for the teacher only backbone and neck run '
-                f'unless a distiller runs more).')
+                f'Tap on {self.model_name}.{self.path} recorded nothing in this step: that part '
+                f'of the model did not run (for the teacher only backbone and neck run unless a '
+                f'distiller runs more).')
         output, self._output = self._output, None
         return output
 
@@ -54,4 +90,4 @@ class Tap:
         self._output = None
 
     def remove(self):
-        self._handle.remove()
+        self._remove()

@@ -1,3 +1,4 @@
 from .abf import ABF
+from .adapter import Adapter
 
-__all__ = ['ABF']
+__all__ = ['ABF', 'Adapter']

@@ -3,32 +3,44 @@ from typing import Dict, Sequence
 
 import torch
 from mmengine.model import BaseModule
+from torch import nn
 
 
 class BaseDistiller(BaseModule):
-    """One distillation method: reads one tapped module in each model, returns named losses.
+    """One distillation method: reads tapped parts of both models, returns named losses.
 
-    :class:`~mmkd.models.DistillDetector` installs a tap on ``student`` and on ``teacher`` (dotted
-    module paths), calls :meth:`setup` once at build time with the outputs of a probe forward
-    (batch of 1), so connectors can be sized from the two models, then calls :meth:`forward`
-    every training step with the outputs recorded in that step.
+    A distiller names what it reads as ``{role: dotted path}`` in each model
+    (:attr:`student_taps`, :attr:`teacher_taps`). :class:`~mmkd.models.DistillDetector` installs
+    the taps, calls :meth:`setup` once at build time with what a probe forward of both models'
+    backbone and neck recorded (batch of 1), so connectors can be sized from the two models,
+    then calls :meth:`forward` every training step with ``{role: record}`` of that step. The
+    teacher runs backbone and neck; a distiller that needs more of it (a head on the student's
+    RoIs, say) runs that part itself on ``teacher_model``, under ``no_grad``.
+
+    Attributes:
+        student_loss_scales (dict): factors for the student's own losses by name (e.g. the
+            ``mu`` of soft-label KD on ``loss_cls``); applied by the DistillDetector.
 
     Args:
-        student (str): dotted path of the student module to read, e.g. ``'neck'``.
-        teacher (str): dotted path of the teacher module to read.
+        student_taps, teacher_taps (dict): role -> dotted path of a module or method.
         loss_weight (float): multiplies every loss the distiller returns.
     """
 
-    def __init__(self, student: str, teacher: str, loss_weight: float = 1.0, init_cfg=None):
+    def __init__(self, student_taps: Dict[str, str], teacher_taps: Dict[str, str],
+                 loss_weight: float = 1.0, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        self.student_path = student
-        self.teacher_path = teacher
+        self.student_taps = dict(student_taps)
+        self.teacher_taps = dict(teacher_taps)
         self.loss_weight = loss_weight
+        self.student_loss_scales: Dict[str, float] = {}
 
-    def setup(self, student_output, teacher_output) -> None:
-        """Build whatever depends on the two models; ``*_output`` come from a probe forward."""
+    def setup(self, student: dict, teacher: dict, student_model: nn.Module,
+              teacher_model: nn.Module) -> None:
+        """Build and check whatever depends on the two models; ``student``/``teacher`` hold what
+        the probe recorded (backbone and neck taps only)."""
 
-    def forward(self, student_output, teacher_output) -> Dict[str, torch.Tensor]:
+    def forward(self, student: dict, teacher: dict,
+                teacher_model: nn.Module) -> Dict[str, torch.Tensor]:
         raise NotImplementedError
 
 

@@ -28,20 +28,22 @@ class ReviewKD(BaseDistiller):
     def __init__(self, student: str = 'neck', teacher: str = 'neck', loss_weight: float = 1.0,
                  mid_channels: Optional[int] = None, pool_sizes: Sequence[int] = (4, 2, 1),
                  init_cfg=None):
-        super().__init__(student, teacher, loss_weight, init_cfg)
+        super().__init__(dict(feats=student), dict(feats=teacher), loss_weight, init_cfg)
         self.mid_channels = mid_channels
         self.pool_sizes = tuple(pool_sizes)
         self.abfs = nn.ModuleList()
 
-    def setup(self, student_feats, teacher_feats):
-        check_level_pairs(student_feats, teacher_feats, 'ReviewKD', self.student_path,
-                          self.teacher_path)
+    def setup(self, student, teacher, student_model=None, teacher_model=None):
+        student_feats, teacher_feats = student['feats'], teacher['feats']
+        check_level_pairs(student_feats, teacher_feats, 'ReviewKD', self.student_taps['feats'],
+                          self.teacher_taps['feats'])
         deepest = len(student_feats) - 1
         self.abfs = nn.ModuleList(
             ABF(s.shape[1], self.mid_channels or t.shape[1], t.shape[1], fuse=level < deepest)
             for level, (s, t) in enumerate(zip(student_feats, teacher_feats)))
 
-    def forward(self, student_feats, teacher_feats):
+    def forward(self, student, teacher, teacher_model=None):
+        student_feats, teacher_feats = student['feats'], teacher['feats']
         fused = [None] * len(student_feats)
         residual = None
         for level in reversed(range(len(student_feats))):

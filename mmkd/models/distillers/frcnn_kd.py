@@ -1,0 +1,202 @@
+"""Faster R-CNN KD of Chen et al. (NeurIPS 2017): weighted soft labels and teacher-bounded
+regression on the RPN and on the RoI head. The hint term is :class:`FeatureHint`.
+
+Per stage: ``L_cls = mu * CE(P_s, y) + (1 - mu) * L_soft`` and
+``L_reg = smoothL1(R_s, y) + nu * L_b``. The hard terms are the student's own losses (its
+classification loss is scaled by ``mu``); these distillers add ``(1 - mu) * L_soft`` over the
+sampled anchors/RoIs (averaged over them, as the hard CE is) and ``nu * L_b`` over the positives,
+on the stage's own regression targets and normalised by the same factor as the stage's own
+smooth-L1 term (the sampled anchors for the RPN, the sampled RoIs for the RoI head), so ``nu``
+weighs ``L_b`` against it as in the paper. ``mu = 1`` or ``nu = 0`` switches a term off.
+"""
+import torch
+from torch import nn
+
+from mmkd.registry import MODELS
+from ..losses import sigmoid_as_two_way, teacher_bounded_l2, weighted_soft_ce
+from ..taps import resolve_module
+from .base import BaseDistiller
+
+ANCHOR_SETTINGS = ('strides', 'ratios', 'scales', 'base_sizes', 'center_offset', 'centers',
+                   'scale_major')
+
+
+class _HeadKD(BaseDistiller):
+    """Soft-label classification and teacher-bounded regression terms of one stage."""
+
+    def __init__(self, student_taps, teacher_taps, prefix, hard_cls_loss, loss_weight=1.0,
+                 temperature=1.0, mu=0.5, bg_weight=1.5, nu=0.5, margin=0.0, init_cfg=None):
+        super().__init__(student_taps, teacher_taps, loss_weight, init_cfg)
+        if not 0 <= mu <= 1:
+            raise ValueError(f'{type(self).__name__}.mu must lie in [0, 1], got {mu}')
+        self.prefix = prefix
+        self.temperature, self.mu, self.bg_weight = temperature, mu, bg_weight
+        self.nu, self.margin = nu, margin
+        self.student_loss_scales = {hard_cls_loss: mu}
+
+    def _kd_losses(self, student_logits, teacher_logits, bg_index, sampled, student_reg,
+                   teacher_reg, reg_targets, positive, reg_avg_factor):
+        """Args: logits (n, C); ``sampled``, ``positive`` (n,) bool; regressions (n, 4);
+        ``reg_avg_factor``: the normaliser of the stage's own regression loss."""
+        class_weights = student_logits.new_ones(student_logits.shape[-1])
+        class_weights[bg_index] = self.bg_weight
+        soft = weighted_soft_ce(student_logits[sampled], teacher_logits[sampled],
+                                self.temperature, class_weights).sum() / sampled.sum().clamp(min=1)
+        bounded = teacher_bounded_l2(student_reg[positive], teacher_reg[positive],
+                                     reg_targets[positive], self.margin).sum() \
+            / max(float(reg_avg_factor), 1.0)
+        return {f'loss_{self.prefix}_kd_cls': self.loss_weight * (1 - self.mu) * soft,
+                f'loss_{self.prefix}_kd_reg': self.loss_weight * self.nu * bounded}
+
+
+def check_same_anchors(student_head: nn.Module, teacher_head: nn.Module, path: str) -> None:
+    """Raise a ValueError naming the anchor setting that differs between two dense heads."""
+    generators = student_head.prior_generator, teacher_head.prior_generator
+    fix = (f'anchor-wise KD needs identical anchor layouts: set model.student.{path}'
+           f'.anchor_generator and the teacher\'s alike')
+    for name in ANCHOR_SETTINGS:
+        s, t = (_plain(getattr(g, name, None)) for g in generators)
+        if s != t:
+            raise ValueError(f'{path}.anchor_generator.{name} differs: student {s} vs teacher '
+                             f'{t}; {fix}')
+    for level, (s, t) in enumerate(zip(*(g.base_anchors for g in generators))):
+        if s.shape != t.shape or not torch.allclose(s, t):
+            raise ValueError(f'{path}: base anchors of level {level} differ; {fix}')
+
+
+def _plain(value):
+    """Tensors (also inside lists) as lists, for comparing and printing settings."""
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+@MODELS.register_module()
+class RPNKD(_HeadKD):
+    """Chen et al.'s classification and regression KD on the RPN, anchor by anchor.
+
+    Reads the student's RPN outputs and its anchor targets (``rpn_head.get_targets``, as the
+    head computed them for its own loss); runs the teacher's RPN head on the teacher's neck
+    features. Both heads must share the anchor layout (checked at build). A sigmoid RPN is
+    treated as a 2-way softmax over (background, object). Logs ``loss_rpn_kd_cls`` and
+    ``loss_rpn_kd_reg``; scales the student's ``loss_rpn_cls`` by ``mu``.
+
+    Args:
+        temperature (float): ``T``. Default 1. mu (float): weight of the hard loss. Default 0.5.
+        bg_weight (float): soft-term weight of the background class. Default 1.5.
+        nu (float): weight of the bounded regression. Default 0.5.
+        margin (float): ``m`` of the bounded regression. Default 0.
+        head, neck (str): module paths in both models.
+    """
+
+    def __init__(self, loss_weight=1.0, temperature=1.0, mu=0.5, bg_weight=1.5, nu=0.5,
+                 margin=0.0, head='rpn_head', neck='neck', init_cfg=None):
+        super().__init__(dict(outputs=head, targets=f'{head}.get_targets'), dict(feats=neck),
+                         'rpn', 'loss_rpn_cls', loss_weight, temperature, mu, bg_weight, nu,
+                         margin, init_cfg)
+        self.head_path = head
+
+    def setup(self, student, teacher, student_model, teacher_model):
+        student_head = resolve_module(student_model, self.head_path, 'student')
+        teacher_head = resolve_module(teacher_model, self.head_path, 'teacher')
+        check_same_anchors(student_head, teacher_head, self.head_path)
+        for side, head in (('student', student_head), ('teacher', teacher_head)):
+            if getattr(head, 'reg_decoded_bbox', False):
+                raise ValueError(f'RPNKD compares box deltas: set {side} {self.head_path}'
+                                 f'.reg_decoded_bbox=False')
+        self._sigmoid = [student_head.use_sigmoid_cls, teacher_head.use_sigmoid_cls]
+
+    @staticmethod
+    def _flatten(maps, sigmoid):
+        """Per-level (N, A*C, H, W) -> (sum N*H*W*A, 2) (background, object) logits."""
+        flat = []
+        for score in maps:
+            score = score.permute(0, 2, 3, 1)
+            if sigmoid:
+                flat.append(sigmoid_as_two_way(score.reshape(-1)))
+            else:   # mmdet's softmax RPN orders (object, background)
+                flat.append(score.reshape(-1, 2).flip(-1))
+        return torch.cat(flat)
+
+    def forward(self, student, teacher, teacher_model):
+        student_cls, student_reg = student['outputs']
+        labels, label_weights, reg_targets, reg_weights, avg_factor = \
+            student['targets']['result'][:5]
+        with torch.no_grad():
+            teacher_cls, teacher_reg = resolve_module(teacher_model, self.head_path)(
+                teacher['feats'])
+
+        def boxes(maps):
+            return torch.cat([m.permute(0, 2, 3, 1).reshape(-1, 4) for m in maps])
+
+        reg_weights = torch.cat([w.reshape(-1, 4) for w in reg_weights])
+        return self._kd_losses(
+            self._flatten(student_cls, self._sigmoid[0]),
+            self._flatten(teacher_cls, self._sigmoid[1]), bg_index=0,
+            sampled=torch.cat([w.reshape(-1) for w in label_weights]) > 0,
+            student_reg=boxes(student_reg), teacher_reg=boxes(teacher_reg),
+            reg_targets=torch.cat([t.reshape(-1, 4) for t in reg_targets]),
+            positive=reg_weights[:, 0] > 0, reg_avg_factor=avg_factor)
+
+
+def _gt_class_deltas(bbox_pred: torch.Tensor, labels: torch.Tensor,
+                     class_agnostic: bool) -> torch.Tensor:
+    """(n, 4) or (n, 4 * K) deltas -> (n, 4): those of each RoI's label (any for background)."""
+    if class_agnostic:
+        return bbox_pred
+    per_class = bbox_pred.view(bbox_pred.shape[0], -1, 4)
+    index = labels.clamp(max=per_class.shape[1] - 1)
+    return per_class[torch.arange(len(labels), device=labels.device), index]
+
+
+@MODELS.register_module()
+class RoIHeadKD(_HeadKD):
+    """Chen et al.'s classification and regression KD on the RoI box head.
+
+    The teacher's box head scores **the student's sampled RoIs** (same boxes, same order),
+    pooled from the teacher's own neck features with the teacher's RoI extractor. Reads the
+    student's ``bbox_head.loss_and_target`` call (its scores, RoIs and targets). Class counts
+    must match; class-agnostic and class-specific regression mix freely. Logs
+    ``loss_rcnn_kd_cls`` and ``loss_rcnn_kd_reg``; scales the student's ``loss_cls`` by ``mu``.
+
+    Args: as :class:`RPNKD`; ``roi_head`` and ``neck`` are module paths in both models.
+    """
+
+    def __init__(self, loss_weight=1.0, temperature=1.0, mu=0.5, bg_weight=1.5, nu=0.5,
+                 margin=0.0, roi_head='roi_head', neck='neck', init_cfg=None):
+        super().__init__(dict(bbox=f'{roi_head}.bbox_head.loss_and_target'), dict(feats=neck),
+                         'rcnn', 'loss_cls', loss_weight, temperature, mu, bg_weight, nu,
+                         margin, init_cfg)
+        self.roi_head_path = roi_head
+
+    def setup(self, student, teacher, student_model, teacher_model):
+        heads = [resolve_module(m, f'{self.roi_head_path}.bbox_head', side)
+                 for m, side in ((student_model, 'student'), (teacher_model, 'teacher'))]
+        if heads[0].num_classes != heads[1].num_classes:
+            raise ValueError(f'RoIHeadKD distils class logits, so both models need the same '
+                             f'classes: {self.roi_head_path}.bbox_head.num_classes is '
+                             f'{heads[0].num_classes} in the student, {heads[1].num_classes} in '
+                             f'the teacher')
+        for side, head in zip(('student', 'teacher'), heads):
+            if head.reg_decoded_bbox or head.custom_cls_channels:
+                raise ValueError(f'RoIHeadKD needs plain softmax scores and box deltas: the '
+                                 f'{side} {self.roi_head_path}.bbox_head has reg_decoded_bbox or '
+                                 f'a custom classification loss')
+        self.num_classes = heads[0].num_classes
+        self._agnostic = [head.reg_class_agnostic for head in heads]
+
+    def forward(self, student, teacher, teacher_model):
+        inputs = student['bbox']['inputs']
+        labels, label_weights, reg_targets, _ = student['bbox']['result']['bbox_targets']
+        with torch.no_grad():
+            teacher_out = resolve_module(teacher_model, self.roi_head_path)._bbox_forward(
+                teacher['feats'], inputs['rois'])
+        positive = (labels >= 0) & (labels < self.num_classes)
+        return self._kd_losses(
+            inputs['cls_score'], teacher_out['cls_score'], bg_index=self.num_classes,
+            sampled=label_weights > 0,
+            student_reg=_gt_class_deltas(inputs['bbox_pred'], labels, self._agnostic[0]),
+            teacher_reg=_gt_class_deltas(teacher_out['bbox_pred'], labels, self._agnostic[1]),
+            reg_targets=reg_targets, positive=positive, reg_avg_factor=labels.numel())
