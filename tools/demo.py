@@ -1,7 +1,10 @@
-"""The demo: teacher, student alone and student + ReviewKD on the embedded data, one table.
+"""The demo: teacher, student alone and distilled students on embedded data, one table.
 
-    python tools/demo.py [--work-dir work_dirs/demo] [--teacher-epochs 12] [--student-epochs 12]
-                         [--methods reviewkd hint]
+    python tools/demo.py [--task shapes|faces] [--methods ...] [--work-dir work_dirs/demo_TASK]
+                         [--teacher-epochs 12] [--student-epochs 12]
+
+``shapes`` (default): Faster R-CNN on the shapes set, methods ``reviewkd`` (default), ``hint``.
+``faces``: RetinaNet on the face set, method ``clskd``.
 
 Each stage runs ``tools/train.py`` as a user would (its log lines, with ETA, stream through);
 the demo set is generated on first use. A teacher already trained in ``WORK_DIR/teacher`` for the
@@ -17,11 +20,18 @@ import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(ROOT, 'configs')
-TEACHER = osp.join(CONFIGS, 'frcnn_r18w32_teacher_shapes.py')
-STUDENT = osp.join(CONFIGS, 'frcnn_r18w8_student_shapes.py')
-METHODS = {  # name -> (config, row label)
-    'reviewkd': (osp.join(CONFIGS, 'reviewkd_frcnn.py'), 'student + ReviewKD'),
-    'hint': (osp.join(CONFIGS, 'hint_frcnn.py'), 'student + hint KD (Chen et al.)'),
+TASKS = {
+    'shapes': dict(
+        teacher=('frcnn_r18w32_teacher_shapes.py', 'teacher (Faster R-CNN R18 w32, FPN 64)'),
+        student=('frcnn_r18w8_student_shapes.py', 'student (Faster R-CNN R18 w8, FPN 32)'),
+        methods=dict(reviewkd=('reviewkd_frcnn.py', 'student + ReviewKD'),
+                     hint=('hint_frcnn.py', 'student + hint KD (Chen et al.)')),
+        default_methods=['reviewkd']),
+    'faces': dict(
+        teacher=('retinanet_r18w32_teacher_faces.py', 'teacher (RetinaNet R18 w32, FPN 64)'),
+        student=('retinanet_r18w8_student_faces.py', 'student (RetinaNet R18 w8, FPN 32)'),
+        methods=dict(clskd=('clskd_retinanet_face.py', 'student + ClsMapKD (seed mining)')),
+        default_methods=['clskd']),
 }
 
 
@@ -50,44 +60,57 @@ def train(name, config, work_dir, epochs, options=()):
     return dict(final_metrics(stage_dir), train_minutes=round((time.time() - start) / 60, 1))
 
 
-def teacher_stage(work_dir, epochs):
+def teacher_stage(config, work_dir, epochs):
     """Train the teacher unless ``WORK_DIR/teacher`` already holds one of ``epochs`` epochs."""
     checkpoint = osp.join(work_dir, 'teacher', f'epoch_{epochs}.pth')
     if not osp.isfile(checkpoint):
-        return checkpoint, train('teacher', TEACHER, work_dir, epochs)
+        return checkpoint, train('teacher', config, work_dir, epochs)
     print(f'=== teacher: reusing {checkpoint} ===', flush=True)
     metrics = dict(final_metrics(osp.join(work_dir, 'teacher')), train_minutes='reused')
     return checkpoint, metrics
 
 
 def table(rows, teacher_map, student_map):
-    lines = ['| model | box mAP | mAP50 | mAP_s | gap recovered | train min |',
-             '|---|---|---|---|---|---|']
+    lines = ['| model | box mAP | mAP50 | mAP_s | mAP_m | gap recovered | train min |',
+             '|---|---|---|---|---|---|---|']
     for name, m in rows:
         gap = ''
         if name.startswith('student +') and teacher_map > student_map:
             gap = f'{100 * (m["coco/bbox_mAP"] - student_map) / (teacher_map - student_map):.0f}%'
         lines.append(f'| {name} | {m["coco/bbox_mAP"]:.3f} | {m["coco/bbox_mAP_50"]:.3f} | '
-                     f'{m["coco/bbox_mAP_s"]:.3f} | {gap} | {m["train_minutes"]} |')
+                     f'{m["coco/bbox_mAP_s"]:.3f} | {m["coco/bbox_mAP_m"]:.3f} | {gap} | '
+                     f'{m["train_minutes"]} |')
     return '\n'.join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs', 'demo'))
+    parser.add_argument('--task', choices=sorted(TASKS), default='shapes')
+    parser.add_argument('--methods', nargs='+',
+                        help='distillation runs to compare with the student alone; default: '
+                        + '; '.join(f'{t}: {" ".join(c["default_methods"])}'
+                                    for t, c in TASKS.items()))
+    parser.add_argument('--work-dir', help='default work_dirs/demo_TASK')
     parser.add_argument('--teacher-epochs', type=int, default=12)
     parser.add_argument('--student-epochs', type=int, default=12)
-    parser.add_argument('--methods', nargs='+', choices=sorted(METHODS), default=['reviewkd'],
-                        help='distillation runs to compare with the student alone')
     args = parser.parse_args()
+    task = TASKS[args.task]
+    methods = args.methods or task['default_methods']
+    unknown = set(methods) - set(task['methods'])
+    if unknown:
+        parser.error(f'--methods {sorted(unknown)}: task {args.task} has {sorted(task["methods"])}')
+    args.work_dir = args.work_dir or osp.join(ROOT, 'work_dirs', f'demo_{args.task}')
 
-    teacher_ckpt, teacher = teacher_stage(args.work_dir, args.teacher_epochs)
-    rows = [('teacher (R18 w32, FPN 64)', teacher),
-            ('student (R18 w8, FPN 32)', train('student', STUDENT, args.work_dir,
-                                               args.student_epochs))]
-    for method in args.methods:
-        config, label = METHODS[method]
-        rows.append((label, train(f'student_{method}', config, args.work_dir,
+    (teacher_config, teacher_label), (student_config, student_label) = \
+        task['teacher'], task['student']
+    teacher_ckpt, teacher = teacher_stage(osp.join(CONFIGS, teacher_config), args.work_dir,
+                                          args.teacher_epochs)
+    rows = [(teacher_label, teacher),
+            (student_label, train('student', osp.join(CONFIGS, student_config), args.work_dir,
+                                  args.student_epochs))]
+    for method in methods:
+        config, label = task['methods'][method]
+        rows.append((label, train(f'student_{method}', osp.join(CONFIGS, config), args.work_dir,
                                   args.student_epochs,
                                   [f'model.teacher.checkpoint={teacher_ckpt}'])))
     result = table(rows, teacher['coco/bbox_mAP'], rows[1][1]['coco/bbox_mAP'])

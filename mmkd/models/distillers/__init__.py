@@ -1,7 +1,9 @@
+from .alignment import check_same_anchors
 from .base import BaseDistiller, check_level_pairs
+from .cls_map_kd import ClsMapKD
 from .feature_hint import FeatureHint
-from .frcnn_kd import RoIHeadKD, RPNKD, check_same_anchors
+from .frcnn_kd import RoIHeadKD, RPNKD
 from .review_kd import ReviewKD
 
-__all__ = ['BaseDistiller', 'check_level_pairs', 'FeatureHint', 'RoIHeadKD', 'RPNKD',
-           'check_same_anchors', 'ReviewKD']
+__all__ = ['BaseDistiller', 'check_level_pairs', 'check_same_anchors', 'ClsMapKD',
+           'FeatureHint', 'RoIHeadKD', 'RPNKD', 'ReviewKD']

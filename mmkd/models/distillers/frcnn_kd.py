@@ -10,16 +10,11 @@ smooth-L1 term (the sampled anchors for the RPN, the sampled RoIs for the RoI he
 weighs ``L_b`` against it as in the paper. ``mu = 1`` or ``nu = 0`` switches a term off.
 """
 import torch
-from torch import nn
-
 from mmkd.registry import MODELS
 from ..losses import sigmoid_as_two_way, teacher_bounded_l2, weighted_soft_ce
 from ..taps import resolve_module
+from .alignment import check_same_anchors
 from .base import BaseDistiller
-
-ANCHOR_SETTINGS = ('strides', 'ratios', 'scales', 'base_sizes', 'center_offset', 'centers',
-                   'scale_major')
-
 
 class _HeadKD(BaseDistiller):
     """Soft-label classification and teacher-bounded regression terms of one stage."""
@@ -47,30 +42,6 @@ class _HeadKD(BaseDistiller):
             / max(float(reg_avg_factor), 1.0)
         return {f'loss_{self.prefix}_kd_cls': self.loss_weight * (1 - self.mu) * soft,
                 f'loss_{self.prefix}_kd_reg': self.loss_weight * self.nu * bounded}
-
-
-def check_same_anchors(student_head: nn.Module, teacher_head: nn.Module, path: str) -> None:
-    """Raise a ValueError naming the anchor setting that differs between two dense heads."""
-    generators = student_head.prior_generator, teacher_head.prior_generator
-    fix = (f'anchor-wise KD needs identical anchor layouts: set model.student.{path}'
-           f'.anchor_generator and the teacher\'s alike')
-    for name in ANCHOR_SETTINGS:
-        s, t = (_plain(getattr(g, name, None)) for g in generators)
-        if s != t:
-            raise ValueError(f'{path}.anchor_generator.{name} differs: student {s} vs teacher '
-                             f'{t}; {fix}')
-    for level, (s, t) in enumerate(zip(*(g.base_anchors for g in generators))):
-        if s.shape != t.shape or not torch.allclose(s, t):
-            raise ValueError(f'{path}: base anchors of level {level} differ; {fix}')
-
-
-def _plain(value):
-    """Tensors (also inside lists) as lists, for comparing and printing settings."""
-    if isinstance(value, torch.Tensor):
-        return value.tolist()
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
 
 
 @MODELS.register_module()

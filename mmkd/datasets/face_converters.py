@@ -1,0 +1,105 @@
+"""Face annotations as people have them -> COCO-format JSON (one category, ``face``).
+
+* WIDER FACE ``wider_face_{train,val}_bbx_gt.txt``: per image a line with the file name, a line
+  with the face count, then one line per face ``x1 y1 w h blur expression illumination invalid
+  occlusion pose`` (an image with no face still has one all-zero line).
+* dlib imglab XML: ``<image file=... [width=... height=...]><box top left width height
+  [ignore='1']/>``.
+
+Boxes with no area are dropped, ``invalid`` / ``ignore`` faces become ``iscrowd=1`` (ignored by
+COCO evaluation), and each converter returns how many of each it met, so nothing goes silently.
+
+    python -m mmkd.datasets.face_converters wider GT_TXT IMAGE_ROOT OUT_JSON
+    python -m mmkd.datasets.face_converters dlib XML OUT_JSON
+"""
+import json
+import os.path as osp
+import xml.etree.ElementTree as ET
+from collections import Counter
+
+from PIL import Image
+
+
+def _image_size(path):
+    with Image.open(path) as image:   # reads the header only
+        return image.size
+
+
+def _coco(records, counts):
+    """records: [(file_name, width, height, [(x, y, w, h, ignored)])] -> (coco dict, counts)."""
+    images, annotations = [], []
+    for image_id, (file_name, width, height, boxes) in enumerate(records, start=1):
+        images.append(dict(id=image_id, file_name=file_name, width=width, height=height))
+        for x, y, w, h, ignored in boxes:
+            if w <= 0 or h <= 0:
+                counts['dropped_empty_box'] += 1
+                continue
+            counts['ignored' if ignored else 'faces'] += 1
+            annotations.append(dict(id=len(annotations) + 1, image_id=image_id, category_id=1,
+                                    bbox=[float(x), float(y), float(w), float(h)],
+                                    area=float(w * h), iscrowd=int(ignored)))
+    counts['images'] = len(images)
+    return dict(images=images, annotations=annotations,
+                categories=[dict(id=1, name='face')]), dict(counts)
+
+
+def _write(coco, out_json):
+    if out_json:
+        with open(out_json, 'w') as f:
+            json.dump(coco, f)
+
+
+def wider_face_to_coco(gt_txt, image_root, out_json=None):
+    """Convert a WIDER FACE ground-truth text file; image sizes are read from ``image_root``.
+
+    Returns:
+        (coco dict, counts of images / faces / ignored / dropped_empty_box).
+    """
+    with open(gt_txt) as f:
+        lines = [line.strip() for line in f if line.strip()]
+    records, counts, i = [], Counter(), 0
+    while i < len(lines):
+        file_name, num_faces = lines[i], int(lines[i + 1])
+        rows = lines[i + 2:i + 2 + max(num_faces, 1)]
+        i += 2 + max(num_faces, 1)
+        boxes = []
+        for row in rows[:num_faces]:
+            values = [int(v) for v in row.split()]
+            x, y, w, h = values[:4]
+            invalid = len(values) > 7 and values[7] == 1
+            boxes.append((x, y, w, h, invalid))
+        width, height = _image_size(osp.join(image_root, file_name))
+        records.append((file_name, width, height, boxes))
+    coco, counts = _coco(records, counts)
+    _write(coco, out_json)
+    return coco, counts
+
+
+def dlib_xml_to_coco(xml_file, out_json=None):
+    """Convert a dlib imglab XML file; file names stay relative to the XML's folder.
+
+    Returns:
+        (coco dict, counts of images / faces / ignored / dropped_empty_box).
+    """
+    root = ET.parse(xml_file).getroot()
+    records = []
+    for image in root.iter('image'):
+        file_name = image.get('file')
+        if image.get('width') and image.get('height'):
+            width, height = int(image.get('width')), int(image.get('height'))
+        else:
+            width, height = _image_size(osp.join(osp.dirname(xml_file), file_name))
+        boxes = [(int(box.get('left')), int(box.get('top')), int(box.get('width')),
+                  int(box.get('height')), box.get('ignore', '0') == '1')
+                 for box in image.iter('box')]
+        records.append((file_name, width, height, boxes))
+    coco, counts = _coco(records, Counter())
+    _write(coco, out_json)
+    return coco, counts
+
+
+if __name__ == '__main__':
+    import sys
+    kind, *paths = sys.argv[1:]
+    _, summary = {'wider': wider_face_to_coco, 'dlib': dlib_xml_to_coco}[kind](*paths)
+    print(summary)
