@@ -1,0 +1,57 @@
+"""Mask-head distillation for Mask R-CNN: the student's masks learn the teacher's."""
+import torch
+from mmdet.structures.bbox import bbox2roi
+
+from mmkd.registry import MODELS
+from ..losses import soft_mask_bce
+from ..taps import resolve_module
+from .base import BaseDistiller
+
+
+def _gt_class_masks(mask_preds: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """(n, K, H, W) mask logits (K = 1 when class-agnostic) -> (n, H, W) of each RoI's class."""
+    index = labels.clamp(max=mask_preds.shape[1] - 1)
+    return mask_preds[torch.arange(len(labels), device=labels.device), index]
+
+
+@MODELS.register_module()
+class MaskHeadKD(BaseDistiller):
+    """The teacher's mask head predicts on **the student's positive RoIs** (pooled from the
+    teacher's own features with its own mask RoI extractor); the student's mask logits of each
+    RoI's GT class learn the teacher's per-pixel probabilities with soft-target BCE.
+
+    Reads the student's ``mask_head.loss_and_target`` call (its mask logits and sampling
+    results). Class counts must match. Logs ``loss_mask_kd``.
+
+    Args:
+        loss_weight (float): Default 1.
+        temperature (float): ``T`` of ``sigmoid(logit / T)`` on both sides. Default 1.
+        roi_head, neck (str): module paths in both models.
+    """
+
+    def __init__(self, loss_weight=1.0, temperature=1.0, roi_head='roi_head', neck='neck',
+                 init_cfg=None):
+        super().__init__(dict(mask=f'{roi_head}.mask_head.loss_and_target'), dict(feats=neck),
+                         loss_weight, init_cfg)
+        self.temperature = temperature
+        self.roi_head_path = roi_head
+
+    def setup(self, student, teacher, student_model, teacher_model):
+        heads = [resolve_module(m, f'{self.roi_head_path}.mask_head', side)
+                 for m, side in ((student_model, 'student'), (teacher_model, 'teacher'))]
+        if heads[0].num_classes != heads[1].num_classes:
+            raise ValueError(f'MaskHeadKD pairs masks by class: {self.roi_head_path}.mask_head'
+                             f'.num_classes is {heads[0].num_classes} in the student, '
+                             f'{heads[1].num_classes} in the teacher')
+
+    def forward(self, student, teacher, teacher_model):
+        inputs = student['mask']['inputs']
+        sampling_results = inputs['sampling_results']
+        labels = torch.cat([res.pos_gt_labels for res in sampling_results])
+        pos_rois = bbox2roi([res.pos_priors for res in sampling_results])
+        with torch.no_grad():
+            teacher_preds = resolve_module(teacher_model, self.roi_head_path)._mask_forward(
+                teacher['feats'], pos_rois)['mask_preds'].float()
+        loss = soft_mask_bce(_gt_class_masks(inputs['mask_preds'], labels),
+                             _gt_class_masks(teacher_preds, labels), self.temperature)
+        return dict(loss_mask_kd=self.loss_weight * loss)
