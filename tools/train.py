@@ -5,6 +5,7 @@
 import argparse
 import os
 
+import torch
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
@@ -34,6 +35,9 @@ def main():
     args = parse_args()
     cfg = load_run_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     if args.amp:
+        if not torch.cuda.is_available():
+            raise SystemExit('--amp: mmengine\'s AmpOptimWrapper needs a GPU (CUDA, NPU or MLU); '
+                             'no GPU is visible, so train without --amp')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
