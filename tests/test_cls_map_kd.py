@@ -178,3 +178,16 @@ def test_wider_face_converter_on_a_hand_written_sample(tmp_path):
     assert [a['iscrowd'] for a in coco['annotations']] == [0, 1]
     assert [(i['width'], i['height']) for i in coco['images']] == [(64, 48), (32, 32)]
     assert osp.isfile(tmp_path / 'out.json')
+
+
+def test_reviewkd_on_a_retinanet_neck(tmp_path):
+    """ReviewKD needs nothing but a neck returning levels: RetinaNet (P2-P6) as Faster R-CNN."""
+    build_clskd(tmp_path)       # writes the face teacher's config and checkpoint
+    cfg = Config.fromfile(CLSKD_CONFIG).model
+    cfg.teacher = dict(config=str(tmp_path / 'face_teacher.py'),
+                       checkpoint=str(tmp_path / 'face_teacher.pth'))
+    cfg.distillers = [dict(type='ReviewKD', loss_weight=1.0)]
+    model = MODELS.build(cfg).train()
+    assert [abf.project[0].out_channels for abf in model.distillers[0].abfs] == [64] * 5
+    loss = model.loss(*face_batch())['loss_reviewkd']
+    assert torch.isfinite(loss) and loss.item() > 0
