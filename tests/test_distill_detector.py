@@ -146,6 +146,22 @@ def test_teacher_checkpoint_of_another_architecture_names_keys(tmp_path):
         build(wrong)
 
 
+def test_trusted_teacher_checkpoint_is_an_explicit_opt_in(teacher_checkpoint, tmp_path):
+    import argparse
+    checkpoint = torch.load(teacher_checkpoint, weights_only=True)
+    checkpoint['meta'] = argparse.Namespace(note='not a plain type')
+    path = tmp_path / 'namespace_meta.pth'
+    torch.save(checkpoint, path)
+    with pytest.raises(pickle.UnpicklingError, match='set trust_checkpoint=True next to '
+                                                     'teacher.checkpoint'):
+        build(str(path))
+    with pytest.warns(UserWarning, match='runs whatever code the file names'):
+        model = build(str(path), teacher=dict(config=TEACHER_CONFIG, checkpoint=str(path),
+                                              trust_checkpoint=True))
+    assert torch.equal(model.teacher.state_dict()['backbone.conv1.weight'],
+                       checkpoint['state_dict']['backbone.conv1.weight'])
+
+
 class Payload:
     def __init__(self, marker):
         self.marker = marker

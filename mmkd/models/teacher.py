@@ -2,6 +2,7 @@
 import os.path as osp
 
 import torch
+from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 from torch import nn
@@ -33,7 +34,6 @@ def build_frozen_teacher(config, checkpoint, trust_checkpoint=False) -> nn.Modul
     Returns:
         The detector in eval mode with ``requires_grad=False`` on every parameter.
     """
-    from mmdet.registry import MODELS as MMDET_MODELS
     if not checkpoint:
         raise ValueError('teacher.checkpoint is not set: a teacher needs trained weights '
                          '(train it first, e.g. python tools/train.py <teacher config>)')

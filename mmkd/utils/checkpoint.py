@@ -30,8 +30,8 @@ def load_checkpoint_strict(model, filename, trust_checkpoint=False, config_key='
 
     Raises:
         FileNotFoundError: no such file.
-        pickle.UnpicklingError: the file asks for a type outside the allow-list and
-            ``trust_checkpoint`` is False. Nothing from the file has run.
+        pickle.UnpicklingError: the file names a type beyond what ``weights_only`` loading
+            allows and ``trust_checkpoint`` is False. Nothing from the file has run.
         RuntimeError: missing or unexpected keys, or shapes that differ (all listed).
     """
     if not osp.isfile(filename):
