@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from conftest import TEACHER_CONFIG, model_config
-from mmkd.models.distillers import RoIHeadKD, RPNKD
+from mmkd.models.distillers import RPNKD
 from mmkd.models.losses import sigmoid_as_two_way, teacher_bounded_l2, weighted_soft_ce
 from mmkd.registry import MODELS
 from mmengine.config import Config
@@ -149,5 +149,5 @@ def test_different_class_counts_fail_at_build(teacher_checkpoint, tmp_path):
     path = tmp_path / 'teacher5.py'
     Config(dict(model=teacher)).dump(str(path))
     checkpoint = save_fresh_checkpoint(str(path), str(tmp_path / 't5.pth'))
-    with pytest.raises(ValueError, match='num_classes is 8 in the student, 5 in the teacher'):
+    with pytest.raises(ValueError, match='bbox_head.num_classes is 8 in the student, 5 in the teacher'):
         build_hint(checkpoint, teacher=str(path))

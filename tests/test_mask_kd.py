@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import ROOT, model_config, run_tool, save_fresh_checkpoint
+from conftest import ROOT, run_tool, save_fresh_checkpoint
 from mmkd.models.distillers.mask_kd import _gt_class_masks
 from mmkd.models.losses import soft_mask_bce
 from mmkd.registry import MODELS
@@ -67,7 +67,6 @@ def test_teacher_mask_head_sees_the_students_positive_rois(mask_teacher_checkpoi
     model.teacher.roi_head.mask_roi_extractor.register_forward_hook(record('teacher'))
     model.student.roi_head.mask_roi_extractor.register_forward_hook(record('student'))
     inputs, samples = fake_batch()
-    from mmengine.structures import InstanceData  # noqa: F401
     from mmdet.structures.mask import BitmapMasks
     for sample in samples:
         masks = torch.zeros(2, 64, 64, dtype=torch.uint8)

@@ -2,6 +2,8 @@
 import torch
 from torch import nn
 
+from ..taps import resolve_module
+
 PRIOR_SETTINGS = ('strides', 'ratios', 'scales', 'base_sizes', 'center_offset', 'centers',
                   'scale_major', 'offset')
 
@@ -31,3 +33,16 @@ def _plain(value):
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
     return value
+
+
+def same_class_heads(student_model: nn.Module, teacher_model: nn.Module, path: str,
+                     distiller: str):
+    """The two models' heads at ``path``; a ValueError when their ``num_classes`` differ
+    (logits and class masks pair class by class)."""
+    heads = [resolve_module(model, path, side)
+             for model, side in ((student_model, 'student'), (teacher_model, 'teacher'))]
+    if heads[0].num_classes != heads[1].num_classes:
+        raise ValueError(f'{distiller} pairs outputs class by class, so both models need the same '
+                         f'classes: {path}.num_classes is {heads[0].num_classes} in the student, '
+                         f'{heads[1].num_classes} in the teacher')
+    return heads

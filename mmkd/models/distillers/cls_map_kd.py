@@ -64,7 +64,7 @@ class ClsMapKD(BaseDistiller):
 
     def forward(self, student, teacher, teacher_model):
         with torch.no_grad():
-            teacher_maps = resolve_module(teacher_model, self.head_path)(teacher['feats'])[0]
+            teacher_maps = teacher_model.get_submodule(self.head_path)(teacher['feats'])[0]
         student_probs, student_face = self._probabilities(student['outputs'][0])
         teacher_probs, teacher_face = self._probabilities(teacher_maps)
         loss, mined = cls_map_kd_loss(student_probs, teacher_probs, student_face, teacher_face,

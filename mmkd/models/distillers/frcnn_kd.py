@@ -13,7 +13,7 @@ import torch
 from mmkd.registry import MODELS
 from ..losses import sigmoid_as_two_way, teacher_bounded_l2, weighted_soft_ce
 from ..taps import resolve_module
-from .alignment import check_same_anchors
+from .alignment import check_same_anchors, same_class_heads
 from .base import BaseDistiller
 
 class _HeadKD(BaseDistiller):
@@ -96,7 +96,7 @@ class RPNKD(_HeadKD):
         labels, label_weights, reg_targets, reg_weights, avg_factor = \
             student['targets']['result'][:5]
         with torch.no_grad():
-            teacher_cls, teacher_reg = resolve_module(teacher_model, self.head_path)(
+            teacher_cls, teacher_reg = teacher_model.get_submodule(self.head_path)(
                 teacher['feats'])
 
         def boxes(maps):
@@ -143,13 +143,8 @@ class RoIHeadKD(_HeadKD):
         self.roi_head_path = roi_head
 
     def setup(self, student, teacher, student_model, teacher_model):
-        heads = [resolve_module(m, f'{self.roi_head_path}.bbox_head', side)
-                 for m, side in ((student_model, 'student'), (teacher_model, 'teacher'))]
-        if heads[0].num_classes != heads[1].num_classes:
-            raise ValueError(f'RoIHeadKD distils class logits, so both models need the same '
-                             f'classes: {self.roi_head_path}.bbox_head.num_classes is '
-                             f'{heads[0].num_classes} in the student, {heads[1].num_classes} in '
-                             f'the teacher')
+        heads = same_class_heads(student_model, teacher_model, f'{self.roi_head_path}.bbox_head',
+                                 'RoIHeadKD')
         for side, head in zip(('student', 'teacher'), heads):
             if head.reg_decoded_bbox or head.custom_cls_channels:
                 raise ValueError(f'RoIHeadKD needs plain softmax scores and box deltas: the '
@@ -162,7 +157,7 @@ class RoIHeadKD(_HeadKD):
         inputs = student['bbox']['inputs']
         labels, label_weights, reg_targets, _ = student['bbox']['result']['bbox_targets']
         with torch.no_grad():
-            teacher_out = resolve_module(teacher_model, self.roi_head_path)._bbox_forward(
+            teacher_out = teacher_model.get_submodule(self.roi_head_path)._bbox_forward(
                 teacher['feats'], inputs['rois'])
         positive = (labels >= 0) & (labels < self.num_classes)
         return self._kd_losses(

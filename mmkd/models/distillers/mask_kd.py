@@ -4,7 +4,7 @@ from mmdet.structures.bbox import bbox2roi
 
 from mmkd.registry import MODELS
 from ..losses import soft_mask_bce
-from ..taps import resolve_module
+from .alignment import same_class_heads
 from .base import BaseDistiller
 
 
@@ -37,12 +37,8 @@ class MaskHeadKD(BaseDistiller):
         self.roi_head_path = roi_head
 
     def setup(self, student, teacher, student_model, teacher_model):
-        heads = [resolve_module(m, f'{self.roi_head_path}.mask_head', side)
-                 for m, side in ((student_model, 'student'), (teacher_model, 'teacher'))]
-        if heads[0].num_classes != heads[1].num_classes:
-            raise ValueError(f'MaskHeadKD pairs masks by class: {self.roi_head_path}.mask_head'
-                             f'.num_classes is {heads[0].num_classes} in the student, '
-                             f'{heads[1].num_classes} in the teacher')
+        same_class_heads(student_model, teacher_model, f'{self.roi_head_path}.mask_head',
+                         'MaskHeadKD')
 
     def forward(self, student, teacher, teacher_model):
         inputs = student['mask']['inputs']
@@ -50,7 +46,7 @@ class MaskHeadKD(BaseDistiller):
         labels = torch.cat([res.pos_gt_labels for res in sampling_results])
         pos_rois = bbox2roi([res.pos_priors for res in sampling_results])
         with torch.no_grad():
-            teacher_preds = resolve_module(teacher_model, self.roi_head_path)._mask_forward(
+            teacher_preds = teacher_model.get_submodule(self.roi_head_path)._mask_forward(
                 teacher['feats'], pos_rois)['mask_preds'].float()
         loss = soft_mask_bce(_gt_class_masks(inputs['mask_preds'], labels),
                              _gt_class_masks(teacher_preds, labels), self.temperature)
