@@ -102,15 +102,6 @@ def test_teacher_gets_its_own_normalisation(teacher_checkpoint, tmp_path):
     assert torch.allclose(model.teacher_input(student_in), teacher_own, atol=1e-4)
 
 
-def test_wrong_tap_path_lists_nearest_names(teacher_checkpoint):
-    with pytest.raises(KeyError, match=r"student has no module 'nek'.*'neck'"):
-        build(teacher_checkpoint,
-              distillers=[dict(type='mmkd.ReviewKD', student='nek', teacher='neck')])
-    with pytest.raises(KeyError, match=r"teacher has no module 'backbone.layer9'.*backbone\.layer"):
-        build(teacher_checkpoint,
-              distillers=[dict(type='mmkd.ReviewKD', student='neck', teacher='backbone.layer9')])
-
-
 @MODELS.register_module(force=True)
 class NeckToHeadKD(BaseDistiller):
     """A user's own distiller, registered outside mmkd, that reads the teacher's RPN head."""
@@ -131,21 +122,6 @@ def test_user_distiller_and_tap_that_recorded_nothing(teacher_checkpoint):
         model.loss(inputs, samples)
 
 
-def test_missing_teacher_checkpoint_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match='teacher.checkpoint: no checkpoint file at'):
-        build(str(tmp_path / 'nope.pth'))
-    with pytest.raises(ValueError, match='teacher.checkpoint is not set'):
-        build('')
-
-
-def test_teacher_checkpoint_of_another_architecture_names_keys(tmp_path):
-    from conftest import STUDENT_CONFIG, save_fresh_checkpoint
-    wrong = save_fresh_checkpoint(STUDENT_CONFIG, str(tmp_path / 'student.pth'))
-    with pytest.raises(RuntimeError, match='(?s)teacher.checkpoint: .* does not fit the model.*'
-                                           'size mismatch for backbone'):
-        build(wrong)
-
-
 def test_trusted_teacher_checkpoint_is_an_explicit_opt_in(teacher_checkpoint, tmp_path):
     import argparse
     checkpoint = torch.load(teacher_checkpoint, weights_only=True)
@@ -153,7 +129,7 @@ def test_trusted_teacher_checkpoint_is_an_explicit_opt_in(teacher_checkpoint, tm
     path = tmp_path / 'namespace_meta.pth'
     torch.save(checkpoint, path)
     with pytest.raises(pickle.UnpicklingError, match='set trust_checkpoint=True next to '
-                                                     'teacher.checkpoint'):
+                                                     'model.teacher.checkpoint'):
         build(str(path))
     with pytest.warns(UserWarning, match='runs whatever code the file names'):
         model = build(str(path), teacher=dict(config=TEACHER_CONFIG, checkpoint=str(path),

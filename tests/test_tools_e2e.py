@@ -86,11 +86,12 @@ def test_exported_student_runs_with_plain_mmdet(kd_run):
     assert 'classes 8 boxes' in out and 'FasterRCNN' in out
 
 
-def test_hint_config_trains_and_logs_every_term(tmp_path, teacher_checkpoint):
+def test_hint_config_trains_with_amp_and_logs_every_term(tmp_path, teacher_checkpoint):
     options = tiny_data_options(tmp_path / 'data') + [
         f'model.teacher.checkpoint={teacher_checkpoint}', 'default_hooks.logger.interval=1']
     log = run_tool('tools/train.py', osp.join(ROOT, 'configs', 'hint_frcnn.py'), '--work-dir',
-                   str(tmp_path / 'run'), '--cfg-options', *options)
+                   str(tmp_path / 'run'), '--amp', '--cfg-options', *options)
+    assert "type='mmkd.AutocastOptimWrapper'" in log          # --amp without a GPU: bf16
     for name in ('loss_hint', 'loss_rpn_kd_cls', 'loss_rpn_kd_reg', 'loss_rcnn_kd_cls',
                  'loss_rcnn_kd_reg'):
         values = re.findall(rf'{name}: (\S+)', log)

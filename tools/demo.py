@@ -1,7 +1,8 @@
 """The demo: teacher, student alone and distilled students on embedded data, one table.
 
-    python tools/demo.py [--task shapes|faces] [--methods ...] [--work-dir work_dirs/demo_TASK]
-                         [--teacher-epochs 12] [--student-epochs 12]
+    python tools/demo.py [--task shapes|faces|masks] [--methods ...] [--seeds 0 1 2]
+                         [--work-dir work_dirs/demo_TASK] [--teacher-epochs 12]
+                         [--student-epochs 12] [--train-images N] [--data-root DIR] [--quick]
 
 ``shapes`` (default): Faster R-CNN on the shapes set, methods ``reviewkd`` (default), ``hint``.
 ``faces``: RetinaNet on the face set, method ``clskd``.
@@ -9,16 +10,20 @@
 ``reviewkd_maskkd`` (both by default).
 
 Each stage runs ``tools/train.py`` as a user would (its log lines, with ETA, stream through);
-the demo set is generated on first use. A teacher already trained in ``WORK_DIR/teacher`` for the
-same number of epochs is reused. All runs validate with COCO box mAP at the end.
+the demo set is generated on first use. One teacher (seed 0) serves every student run; a teacher
+already trained in ``WORK_DIR/teacher`` for the same number of epochs is reused. The student alone
+and each method run once per seed (``randomness.seed``). All runs validate with COCO mAP at the
+end; ``WORK_DIR`` gets ``results.md`` (mean ± sd over seeds, delta and gap recovered),
+``map_by_model.png`` and ``loss_curves.png``. ``--quick``: 1 epoch on 16 images, a smoke run.
 """
 import argparse
-import glob
-import json
 import os.path as osp
 import subprocess
 import sys
 import time
+
+from mmkd.apis.report import (final_metrics, loss_curve, plot_losses, plot_map,
+                              results_table)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(ROOT, 'configs')
@@ -44,18 +49,6 @@ TASKS = {
 }
 
 
-def final_metrics(work_dir):
-    """The last COCO validation of the newest run in ``work_dir`` (from mmengine's scalars)."""
-    runs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    if not runs:
-        raise FileNotFoundError(f'no validation log in {work_dir}')
-    with open(runs[-1]) as f:
-        records = [json.loads(line) for line in f if 'coco/bbox_mAP' in line]
-    if not records:
-        raise RuntimeError(f'{runs[-1]} holds no coco/bbox_mAP: did validation run?')
-    return {key: value for key, value in records[-1].items() if key.startswith('coco/')}
-
-
 def train(name, config, work_dir, epochs, options=(), train_images=None):
     """Run tools/train.py for ``epochs`` epochs; returns the final COCO metrics."""
     stage_dir = osp.join(work_dir, name)
@@ -71,36 +64,22 @@ def train(name, config, work_dir, epochs, options=(), train_images=None):
     return dict(final_metrics(stage_dir), train_minutes=round((time.time() - start) / 60, 1))
 
 
-def teacher_stage(config, work_dir, epochs, train_images=None):
+def teacher_stage(config, work_dir, epochs, train_images=None, options=()):
     """Train the teacher unless ``WORK_DIR/teacher`` already holds one of ``epochs`` epochs."""
     checkpoint = osp.join(work_dir, 'teacher', f'epoch_{epochs}.pth')
     if not osp.isfile(checkpoint):
-        return checkpoint, train('teacher', config, work_dir, epochs, train_images=train_images)
+        return checkpoint, train('teacher', config, work_dir, epochs, options, train_images)
     print(f'=== teacher: reusing {checkpoint} ===', flush=True)
     metrics = dict(final_metrics(osp.join(work_dir, 'teacher')), train_minutes='reused')
     return checkpoint, metrics
 
 
-COLUMNS = [('box mAP', 'coco/bbox_mAP'), ('mAP50', 'coco/bbox_mAP_50'),
-           ('mAP_s', 'coco/bbox_mAP_s'), ('mAP_m', 'coco/bbox_mAP_m'),
-           ('mask mAP', 'coco/segm_mAP')]
-
-
-def table(rows):
-    """Markdown table of the runs; gap recovered = (KD - student) / (teacher - student)."""
-    teacher, student = rows[0][1], rows[1][1]
-    columns = [(title, key) for title, key in COLUMNS if key in teacher]
-    lines = ['| model | ' + ' | '.join(title for title, _ in columns) +
-             ' | gap recovered (box) | train min |', '|---' * (len(columns) + 3) + '|']
-    for name, m in rows:
-        gap = ''
-        if name.startswith('student +') and teacher['coco/bbox_mAP'] > student['coco/bbox_mAP']:
-            gap = (m['coco/bbox_mAP'] - student['coco/bbox_mAP']) / \
-                (teacher['coco/bbox_mAP'] - student['coco/bbox_mAP'])
-            gap = f'{100 * gap:.0f}%'
-        values = ' | '.join(f'{m[key]:.3f}' for _, key in columns)
-        lines.append(f'| {name} | {values} | {gap} | {m["train_minutes"]} |')
-    return '\n'.join(lines)
+def data_root_options(data_root):
+    """--cfg-options that point every split and the evaluators at ``data_root``."""
+    root = data_root.rstrip('/') + '/'
+    options = [f'{split}_dataloader.dataset.data_root={root}' for split in ('train', 'val', 'test')]
+    return options + [f'{split}_evaluator.ann_file={root}annotations/val.json'
+                      for split in ('val', 'test')]
 
 
 def main():
@@ -110,38 +89,56 @@ def main():
                         help='distillation runs to compare with the student alone; default: '
                         + '; '.join(f'{t}: {" ".join(c["default_methods"])}'
                                     for t, c in TASKS.items()))
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0],
+                        help='one run of the student and of each method per seed')
     parser.add_argument('--work-dir', help='default work_dirs/demo_TASK')
     parser.add_argument('--teacher-epochs', type=int, default=12)
     parser.add_argument('--student-epochs', type=int, default=12)
     parser.add_argument('--train-images', type=int,
                         help='train on the first N training images only (default: all)')
+    parser.add_argument('--data-root', help='generate and read the data set here '
+                        '(default: the config\'s, data/<set>/)')
+    parser.add_argument('--quick', action='store_true',
+                        help='smoke run: 1 epoch each on 16 training images')
     args = parser.parse_args()
     task = TASKS[args.task]
     methods = args.methods or task['default_methods']
     unknown = set(methods) - set(task['methods'])
     if unknown:
         parser.error(f'--methods {sorted(unknown)}: task {args.task} has {sorted(task["methods"])}')
-    args.work_dir = args.work_dir or osp.join(ROOT, 'work_dirs', f'demo_{args.task}')
+    if args.quick:
+        args.teacher_epochs = args.student_epochs = 1
+        args.train_images = args.train_images or 16
+    args.work_dir = args.work_dir or osp.join(
+        ROOT, 'work_dirs', f'demo_{args.task}' + ('_quick' if args.quick else ''))
+    common = data_root_options(args.data_root) if args.data_root else []
 
     (teacher_config, teacher_label), (student_config, student_label) = \
         task['teacher'], task['student']
     teacher_ckpt, teacher = teacher_stage(osp.join(CONFIGS, teacher_config), args.work_dir,
-                                          args.teacher_epochs, args.train_images)
-    rows = [(teacher_label, teacher),
-            (student_label, train('student', osp.join(CONFIGS, student_config), args.work_dir,
-                                  args.student_epochs, train_images=args.train_images))]
-    for method in methods:
-        config, label = task['methods'][method]
-        rows.append((label, train(f'student_{method}', osp.join(CONFIGS, config), args.work_dir,
-                                  args.student_epochs,
-                                  [f'model.teacher.checkpoint={teacher_ckpt}'],
-                                  args.train_images)))
-    result = table(rows)
+                                          args.teacher_epochs, args.train_images,
+                                          common + ['randomness.seed=0'])
+    stages = [('student', student_config, student_label, [])] + [
+        (f'student_{m}', task['methods'][m][0], task['methods'][m][1],
+         [f'model.teacher.checkpoint={teacher_ckpt}']) for m in methods]
+    rows, curves = [(teacher_label, [teacher])], {}
+    for name, config, label, options in stages:
+        runs = [train(f'{name}_seed{seed}', osp.join(CONFIGS, config), args.work_dir,
+                      args.student_epochs, common + options + [f'randomness.seed={seed}'],
+                      args.train_images) for seed in args.seeds]
+        rows.append((label, runs))
+        curves[label] = [loss_curve(osp.join(args.work_dir, f'{name}_seed{seed}'))
+                         for seed in args.seeds]
+
+    result = results_table(rows)
     with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
         f.write(result + '\n')
-    print(f'\nCOCO box mAP on the demo val set ({args.student_epochs} student epochs, '
-          f'{args.teacher_epochs} teacher epochs):\n{result}\n'
-          f'(also in {osp.join(args.work_dir, "results.md")})')
+    plot_map(rows, osp.join(args.work_dir, 'map_by_model.png'))
+    plot_losses(curves, osp.join(args.work_dir, 'loss_curves.png'))
+    print(f'\nCOCO mAP on the {args.task} val set ({args.student_epochs} student epochs, '
+          f'{args.teacher_epochs} teacher epochs, seeds {args.seeds}):\n{result}\n'
+          f'(also in {osp.join(args.work_dir, "results.md")}, with map_by_model.png and '
+          f'loss_curves.png)')
 
 
 if __name__ == '__main__':

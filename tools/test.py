@@ -7,7 +7,7 @@ import argparse
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from mmkd.utils import load_run_config
+from mmkd.utils import check_dataset_files, load_run_config
 
 
 def parse_args():
@@ -25,6 +25,7 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_run_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    check_dataset_files(cfg, splits=('test',))
     cfg.load_from = args.checkpoint
     metrics = Runner.from_cfg(cfg).test()
     print({key: round(float(value), 4) for key, value in metrics.items()})

@@ -6,10 +6,11 @@ import argparse
 import os
 
 import torch
+import torch.distributed as dist
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from mmkd.utils import load_run_config
+from mmkd.utils import check_dataset_files, load_run_config
 
 
 def parse_args():
@@ -20,7 +21,8 @@ def parse_args():
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or from the latest checkpoint in the work dir '
                         'when given without a value')
-    parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision: fp16 on a GPU, bf16 autocast on the CPU')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. model.distillers.0.loss_weight=2')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -31,15 +33,36 @@ def parse_args():
     return args
 
 
+def use_mixed_precision(optim_wrapper):
+    """fp16 with loss scaling (mmengine's AmpOptimWrapper) on a GPU, bf16 autocast on the CPU."""
+    if torch.cuda.is_available():
+        optim_wrapper.type = 'AmpOptimWrapper'
+        optim_wrapper.setdefault('loss_scale', 'dynamic')
+    else:
+        optim_wrapper.type = 'mmkd.AutocastOptimWrapper'
+        optim_wrapper.setdefault('dtype', 'bfloat16')
+
+
+def join_cpu_process_group(cfg):
+    """DDP on CPUs. mmengine's pytorch launcher assumes GPUs (it calls torch.cuda.set_device),
+    so join the gloo group here (mmengine then skips its own init) and wrap the model without
+    device_ids. The teacher is no submodule of the model, so DDP never sees it."""
+    if not dist.is_initialized():
+        dist.init_process_group('gloo')
+    wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel',
+                                                   broadcast_buffers=False)
+    wrapper.setdefault('device_ids', None)
+    cfg.model_wrapper_cfg = wrapper
+
+
 def main():
     args = parse_args()
     cfg = load_run_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    if args.launcher == 'pytorch' and not torch.cuda.is_available():
+        join_cpu_process_group(cfg)
+    check_dataset_files(cfg, splits=('train', 'val') if cfg.get('val_cfg') else ('train',))
     if args.amp:
-        if not torch.cuda.is_available():
-            raise SystemExit('--amp: mmengine\'s AmpOptimWrapper needs a GPU (CUDA, NPU or MLU); '
-                             'no GPU is visible, so train without --amp')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        use_mixed_precision(cfg.optim_wrapper)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:

@@ -1,14 +1,20 @@
 """A student detector trained against a frozen teacher by a list of distillers."""
+import contextlib
+import logging
+import math
 from typing import Dict, List, Union
 
 import torch
+import torch.distributed as dist
 from mmdet.models.detectors.base import BaseDetector
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.config import ConfigDict
+from mmengine.logging import MessageHub, print_log
 from mmengine.registry import DefaultScope
 from torch import nn
 
 from mmkd.registry import MODELS
+from .distillers import build_distiller
 from .input_adapter import TeacherInputAdapter
 from .taps import Tap
 from .teacher import build_frozen_teacher, load_model_config, probe_features
@@ -24,6 +30,19 @@ def _to_float(output):
     if isinstance(output, dict):
         return {key: _to_float(value) for key, value in output.items()}
     return output
+
+
+@contextlib.contextmanager
+def _errors_name(config_key: str):
+    """Prefix the message of a KeyError, ValueError, RuntimeError or TypeError raised inside with
+    the config key it concerns (exact types only: subclasses may take other arguments)."""
+    try:
+        yield
+    except (KeyError, ValueError, RuntimeError, TypeError) as err:
+        if type(err) not in (KeyError, ValueError, RuntimeError, TypeError):
+            raise
+        message = err.args[0] if err.args else ''
+        raise type(err)(f'{config_key}: {message}').with_traceback(err.__traceback__) from None
 
 
 def _scale(loss, factor):
@@ -51,14 +70,25 @@ class DistillDetector(BaseDetector):
             :func:`mmkd.utils.load_checkpoint_strict`).
         distillers (list[dict]): configs of :class:`BaseDistiller` subclasses.
         data_preprocessor (dict, optional): default: the student's.
+        nonfinite_loss (str): what a NaN/inf loss does: ``'stop'`` (default) raises
+            ``FloatingPointError`` naming the losses and the iteration; ``'skip'`` logs the same
+            and skips that step's update (no parameter gets a gradient, so neither momentum nor
+            weight decay moves anything; BN statistics of its forward are kept).
     """
 
+    NONFINITE_ACTIONS = ('stop', 'skip')
+
     def __init__(self, student: dict, teacher: dict, distillers: List[dict],
-                 data_preprocessor: Union[dict, None] = None, init_cfg=None):
+                 data_preprocessor: Union[dict, None] = None, nonfinite_loss: str = 'stop',
+                 init_cfg=None):
+        if nonfinite_loss not in self.NONFINITE_ACTIONS:
+            raise ValueError(f'model.nonfinite_loss={nonfinite_loss!r}: choose from '
+                             f'{self.NONFINITE_ACTIONS}')
         student = load_model_config(student)
         if data_preprocessor is None:
             data_preprocessor = student.get('data_preprocessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.nonfinite_loss = nonfinite_loss
         self.student = MMDET_MODELS.build(student)
 
         teacher = ConfigDict(teacher)
@@ -72,29 +102,43 @@ class DistillDetector(BaseDetector):
 
         if not distillers:
             raise ValueError('model.distillers is empty: name at least one distiller')
-        with DefaultScope.overwrite_default_scope('mmkd'):   # 'ReviewKD' as well as 'mmkd.ReviewKD'
-            self.distillers = nn.ModuleList(MODELS.build(cfg) for cfg in distillers)
-        # one tap per path, shared by the distillers that read it
-        self.student_taps = {path: Tap(self.student, path, 'student')
-                             for d in self.distillers for path in d.student_taps.values()}
-        self.teacher_taps = {path: Tap(self.teacher, path, 'teacher')
-                             for d in self.distillers for path in d.teacher_taps.values()}
-        self._setup_distillers()
+        self.distillers = nn.ModuleList()
+        self.student_taps, self.teacher_taps = {}, {}   # one tap per path, shared by distillers
+        for index, cfg in enumerate(distillers):
+            with _errors_name(self._config_key(index, cfg)), \
+                    DefaultScope.overwrite_default_scope('mmkd'):  # 'ReviewKD' or 'mmkd.ReviewKD'
+                distiller = build_distiller(cfg)
+                self._add_taps(self.student_taps, self.student, 'student', distiller.student_taps)
+                self._add_taps(self.teacher_taps, self.teacher, 'teacher', distiller.teacher_taps)
+            self.distillers.append(distiller)
+        self._setup_distillers(distillers)
+
+    @staticmethod
+    def _add_taps(taps: Dict[str, Tap], model: nn.Module, side: str, role_paths: Dict[str, str]):
+        for path in role_paths.values():
+            if path not in taps:
+                taps[path] = Tap(model, path, side)
+
+    @staticmethod
+    def _config_key(index: int, cfg) -> str:
+        kind = cfg.get('type') if isinstance(cfg, dict) else None
+        return f'model.distillers[{index}]' + (f' ({kind})' if isinstance(kind, str) else '')
 
     @property
     def teacher(self) -> nn.Module:
         return self._frozen[0]
 
-    def _setup_distillers(self):
+    def _setup_distillers(self, configs):
         """Size each distiller's connectors from a probe forward of both backbones and necks."""
         probe_features(self.student)
         probe_features(self.teacher)
         student_out = {path: tap.take() for path, tap in self.student_taps.items() if tap.recorded}
         teacher_out = {path: tap.take() for path, tap in self.teacher_taps.items() if tap.recorded}
-        for distiller in self.distillers:
-            distiller.setup(self._roles(distiller.student_taps, student_out),
-                            self._roles(distiller.teacher_taps, teacher_out), self.student,
-                            self.teacher)
+        for index, (distiller, cfg) in enumerate(zip(self.distillers, configs)):
+            with _errors_name(self._config_key(index, cfg)):
+                distiller.setup(self._roles(distiller.student_taps, student_out),
+                                self._roles(distiller.teacher_taps, teacher_out), self.student,
+                                self.teacher)
 
     @staticmethod
     def _take(taps: Dict[str, Tap]) -> dict:
@@ -137,6 +181,28 @@ class DistillDetector(BaseDetector):
                                    f'that another loss already uses')
                 losses.update(distill_losses)
         return losses
+
+    def parse_losses(self, losses):
+        """mmengine's sum of the losses, with the non-finite guard (see ``nonfinite_loss``)."""
+        loss, log_vars = super().parse_losses(losses)
+        nonfinite = (~torch.isfinite(loss)).float()
+        if dist.is_available() and dist.is_initialized():   # every rank skips, or none
+            dist.all_reduce(nonfinite, op=dist.ReduceOp.MAX)
+        if not nonfinite.item():
+            return loss, log_vars
+        bad = {name: value.item() for name, value in log_vars.items()
+               if name.startswith('loss') and name != 'loss' and not math.isfinite(value.item())}
+        where = MessageHub.get_current_instance().get_info('iter')
+        message = (f'non-finite loss at iteration {where}: '
+                   + (', '.join(f'{name}={value}' for name, value in bad.items())
+                      or 'on another rank'))
+        if self.nonfinite_loss == 'stop':
+            raise FloatingPointError(f"{message}. Set model.nonfinite_loss='skip' to skip such "
+                                     'steps, or lower the weight of the loss named')
+        print_log(f'{message}: step skipped (model.nonfinite_loss=skip)', logger='current',
+                  level=logging.WARNING)
+        # a zero with no path to any parameter: no gradients, so the optimizer moves nothing
+        return loss.new_zeros((), requires_grad=True), log_vars
 
     def predict(self, batch_inputs, batch_data_samples, rescale: bool = True):
         results = self.student.predict(batch_inputs, batch_data_samples, rescale=rescale)

@@ -17,7 +17,7 @@ def load_model_config(config) -> ConfigDict:
     """
     if isinstance(config, str):
         if not config.startswith('mmdet::') and not osp.isfile(config):
-            raise FileNotFoundError(f'teacher.config: no config file at {config!r}')
+            raise FileNotFoundError(f'model.teacher.config: no config file at {config!r}')
         return Config.fromfile(config).model
     config = ConfigDict(config)
     return config.model if 'model' in config else config
@@ -35,11 +35,11 @@ def build_frozen_teacher(config, checkpoint, trust_checkpoint=False) -> nn.Modul
         The detector in eval mode with ``requires_grad=False`` on every parameter.
     """
     if not checkpoint:
-        raise ValueError('teacher.checkpoint is not set: a teacher needs trained weights '
+        raise ValueError('model.teacher.checkpoint is not set: a teacher needs trained weights '
                          '(train it first, e.g. python tools/train.py <teacher config>)')
     model_cfg = load_model_config(config)
     teacher = MMDET_MODELS.build(model_cfg)
-    load_checkpoint_strict(teacher, checkpoint, trust_checkpoint, config_key='teacher.checkpoint')
+    load_checkpoint_strict(teacher, checkpoint, trust_checkpoint, config_key='model.teacher.checkpoint')
     print_log(f'teacher: loaded {checkpoint}', logger='current')
     freeze(teacher)
     return teacher

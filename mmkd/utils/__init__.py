@@ -1,4 +1,5 @@
 from .checkpoint import UNSAFE_LOAD_RISK, load_checkpoint_strict
-
-__all__ = ['UNSAFE_LOAD_RISK', 'load_checkpoint_strict', 'load_run_config']
 from .config import load_run_config
+from .data_check import check_dataset_files
+
+__all__ = ['UNSAFE_LOAD_RISK', 'check_dataset_files', 'load_checkpoint_strict', 'load_run_config']

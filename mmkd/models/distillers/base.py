@@ -1,4 +1,5 @@
 """The interface every distiller implements."""
+import difflib
 from typing import Dict, Sequence
 
 import torch
@@ -62,3 +63,25 @@ def check_level_pairs(student_feats: Sequence[torch.Tensor], teacher_feats: Sequ
             raise ValueError(f'{distiller}: level {level} has size {tuple(s.shape[-2:])} in the '
                              f'student {student_path!r} but {tuple(t.shape[-2:])} in the teacher '
                              f'{teacher_path!r} (the two need the same strides)')
+
+
+def registered_distillers() -> list:
+    """Names of the distillers in mmkd's model registry (mmkd's own and the user's)."""
+    from mmkd.registry import MODELS
+    return sorted(name for name, cls in MODELS.module_dict.items()
+                  if isinstance(cls, type) and issubclass(cls, BaseDistiller))
+
+
+def build_distiller(cfg: dict) -> BaseDistiller:
+    """Build one distiller from ``cfg``; an unknown ``type`` lists the registered distillers."""
+    from mmkd.registry import MODELS
+    type_name = cfg.get('type') if isinstance(cfg, dict) else None
+    cls = MODELS.get(type_name) if isinstance(type_name, str) else type_name
+    if not (isinstance(cls, type) and issubclass(cls, BaseDistiller)):
+        known = registered_distillers()
+        near = difflib.get_close_matches(str(type_name).split('.')[-1], known, n=3)
+        hint = f'; did you mean {near}?' if near else ''
+        raise KeyError(f'type={type_name!r} is not a registered distiller{hint} Registered: '
+                       f'{known}. A distiller of your own must subclass BaseDistiller and be '
+                       f'registered in mmkd.registry.MODELS by a module named in custom_imports')
+    return MODELS.build(cfg)

@@ -1,0 +1,120 @@
+"""Mixed precision, distributed training and resume after a crash."""
+import os
+import os.path as osp
+import re
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+
+from conftest import REVIEWKD_CONFIG, ROOT, run_tool
+from mmkd.registry import MODELS
+from test_cls_map_kd import build_clskd, face_batch
+from test_distill_detector import fake_batch
+from test_frcnn_kd import build_hint
+from test_tools_e2e import tiny_data_options
+
+
+@pytest.mark.parametrize('method', ['reviewkd', 'hint', 'clskd'])
+def test_bf16_autocast_on_cpu_trains_with_fp32_distill_losses(method, teacher_checkpoint,
+                                                              tmp_path):
+    if method == 'clskd':
+        model, (inputs, samples) = build_clskd(tmp_path), face_batch()
+    else:
+        cfg = Config.fromfile(REVIEWKD_CONFIG).model
+        cfg.teacher.checkpoint = teacher_checkpoint
+        model = MODELS.build(cfg) if method == 'reviewkd' else build_hint(teacher_checkpoint)
+        inputs, samples = fake_batch()
+    optim_wrapper = build_optim_wrapper(model, dict(type='mmkd.AutocastOptimWrapper',
+                                                    optimizer=dict(type='SGD', lr=0.01)))
+    backbone_dtypes = []
+    model.student.backbone.register_forward_hook(
+        lambda module, args, out: backbone_dtypes.append(out[-1].dtype))
+    model.train()
+    for _ in range(2):
+        with optim_wrapper.optim_context(model):
+            losses = model.loss(inputs, samples)
+        loss, logs = model.parse_losses(losses)
+        optim_wrapper.update_params(loss)
+    assert backbone_dtypes == [torch.bfloat16] * 2              # the student ran in bf16
+    distill = {k: v for k, v in losses.items()
+               if k.startswith('loss') and 'kd' in k or k in ('loss_hint', 'loss_reviewkd')}
+    assert distill and all(v.dtype == torch.float32 for v in distill.values())
+    assert all(torch.isfinite(v).all() for v in logs.values()), logs
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def logged_names(log: str) -> set:
+    return set(re.findall(r'\b(loss\w*|acc): -?\d', log))
+
+
+def test_two_process_ddp_on_cpu_logs_the_losses_of_a_single_process_run(tmp_path,
+                                                                          teacher_checkpoint):
+    options = tiny_data_options(tmp_path / 'data') + [
+        f'model.teacher.checkpoint={teacher_checkpoint}', 'train_dataloader.batch_size=2',
+        'default_hooks.logger.interval=1']
+    single = run_tool('tools/train.py', REVIEWKD_CONFIG, '--work-dir', str(tmp_path / 'one'),
+                      '--cfg-options', *options)
+    proc = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), REVIEWKD_CONFIG, '2', '--work-dir',
+         str(tmp_path / 'two'), '--cfg-options', *options],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, 'PYTHON': sys.executable, 'PORT': str(free_port())})
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-6000:]
+    assert 'Distributed training: True' in log and "type='MMDistributedDataParallel'" in log
+    # 8 images, 2 per process and step: 2 steps per epoch on 2 processes (4 on one)
+    assert re.search(r'Epoch\(train\) \[1\]\[2/2\]', log)
+    assert logged_names(log) == logged_names(single) >= {'loss_reviewkd', 'loss_cls'}
+    assert 'coco/bbox_mAP' in log
+    saved = torch.load(tmp_path / 'two' / 'epoch_1.pth', weights_only=True)['state_dict']
+    assert any(k.startswith('distillers.0.abfs') for k in saved)
+    assert not any(k.startswith(('module.', 'teacher')) for k in saved)
+
+
+def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path,
+                                                                     teacher_checkpoint):
+    # main-process data loading: worker processes keep generator states no checkpoint holds
+    options = tiny_data_options(tmp_path / 'data') + [
+        f'model.teacher.checkpoint={teacher_checkpoint}', 'train_cfg.max_epochs=2',
+        'train_cfg.val_interval=10', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'randomness.seed=0']
+    killing = tmp_path / 'killed_at_iteration_3.py'
+    killing.write_text(f"_base_ = [{REVIEWKD_CONFIG!r}]\n"
+                       "custom_imports = dict(imports=['mmkd', 'kill_hook'])\n"
+                       "custom_hooks = [dict(type='mmkd.PlainCheckpointHook'),\n"
+                       "                dict(type='mmkd.KillAfterIteration', iteration=3)]\n")
+    tests_dir = osp.dirname(osp.abspath(__file__))
+    run_tool('tools/train.py', REVIEWKD_CONFIG, '--work-dir', str(tmp_path / 'straight'),
+             '--cfg-options', *options)
+
+    crashed = subprocess.run(
+        [sys.executable, 'tools/train.py', str(killing), '--work-dir', str(tmp_path / 'crash'),
+         '--cfg-options', *options], cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, 'PYTHONPATH': tests_dir})
+    assert crashed.returncode == -9, crashed.stderr[-3000:]       # SIGKILL, mid epoch 2
+    assert osp.isfile(tmp_path / 'crash' / 'epoch_1.pth')
+    assert not osp.exists(tmp_path / 'crash' / 'epoch_2.pth')
+
+    log = run_tool('tools/train.py', REVIEWKD_CONFIG, '--work-dir', str(tmp_path / 'crash'),
+                   '--resume', '--cfg-options', *options)
+    assert 'resumed epoch: 1, iter: 2' in log and 'teacher: loaded' in log
+    straight = torch.load(tmp_path / 'straight' / 'epoch_2.pth', weights_only=True)
+    resumed = torch.load(tmp_path / 'crash' / 'epoch_2.pth', weights_only=True)
+    assert straight['meta']['iter'] == resumed['meta']['iter'] == 4
+    for key, value in straight['state_dict'].items():
+        torch.testing.assert_close(resumed['state_dict'][key], value, rtol=1e-5, atol=1e-6,
+                                   msg=key)
+    momentum = [s['momentum_buffer'] for s in straight['optimizer']['state'].values()]
+    resumed_momentum = [s['momentum_buffer'] for s in resumed['optimizer']['state'].values()]
+    for a, b in zip(momentum, resumed_momentum):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
