@@ -25,6 +25,7 @@ def test_results_table_reports_delta_gap_and_seed_spread():
                            ('noise', runs(0.31, 0.35, 0.33, minutes=2.0))]).splitlines()
     assert table[0] == ('| model | seeds | box mAP | mAP50 | delta box mAP | gap recovered | '
                         'train min |')
+    assert table[1].count('---') == table[0].count('|') - 1
     assert table[3] == '| student | 3 | 0.320 ± 0.020 | 0.640 ± 0.040 |  |  | 1.0 |'
     assert table[4] == '| clear gain | 3 | 0.410 ± 0.010 | 0.820 ± 0.020 | +0.090 | 50% | 1.0 |'
     assert table[5] == ('| noise | 3 | 0.330 ± 0.020 | 0.660 ± 0.040 | +0.010 (within seed '
@@ -38,3 +39,8 @@ def test_quick_demo_writes_table_and_plots(tmp_path):
     for name in ('results.md', 'map_by_model.png', 'loss_curves.png'):
         assert (tmp_path / 'demo' / name).stat().st_size > 0
     assert (tmp_path / 'demo' / 'student_clskd_seed1').is_dir()
+    trained = (tmp_path / 'demo' / 'results.md').read_text()
+    (tmp_path / 'demo' / 'results.md').unlink()
+    run_tool('tools/demo.py', '--task', 'faces', '--quick', '--seeds', '0', '1', '--report-only',
+             '--work-dir', str(tmp_path / 'demo'), '--data-root', str(tmp_path / 'data'))
+    assert (tmp_path / 'demo' / 'results.md').read_text() == trained

@@ -17,6 +17,7 @@ end; ``WORK_DIR`` gets ``results.md`` (mean ± sd over seeds, delta and gap reco
 ``map_by_model.png`` and ``loss_curves.png``. ``--quick``: 1 epoch on 16 images, a smoke run.
 """
 import argparse
+import json
 import os.path as osp
 import subprocess
 import sys
@@ -49,9 +50,18 @@ TASKS = {
 }
 
 
-def train(name, config, work_dir, epochs, options=(), train_images=None):
-    """Run tools/train.py for ``epochs`` epochs; returns the final COCO metrics."""
+def train(name, config, work_dir, epochs, options=(), train_images=None, report_only=False):
+    """Run tools/train.py for ``epochs`` epochs; returns the final COCO metrics and the minutes
+    the run took (kept in ``STAGE_DIR/demo_stage.json``, which ``report_only`` reads back
+    instead of training)."""
     stage_dir = osp.join(work_dir, name)
+    record = osp.join(stage_dir, 'demo_stage.json')
+    if report_only:
+        minutes = None
+        if osp.isfile(record):
+            with open(record) as f:
+                minutes = json.load(f)['train_minutes']
+        return dict(final_metrics(stage_dir), train_minutes=minutes)
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config, '--work-dir', stage_dir,
            '--cfg-options', f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
            f'param_scheduler.1.end={epochs}',
@@ -61,12 +71,19 @@ def train(name, config, work_dir, epochs, options=(), train_images=None):
     print(f'\n=== {name}: {osp.relpath(config, ROOT)}, {epochs} epochs ===', flush=True)
     start = time.time()
     subprocess.run(cmd, cwd=ROOT, check=True)
-    return dict(final_metrics(stage_dir), train_minutes=round((time.time() - start) / 60, 1))
+    minutes = round((time.time() - start) / 60, 1)
+    with open(record, 'w') as f:
+        json.dump(dict(train_minutes=minutes, epochs=epochs), f)
+    return dict(final_metrics(stage_dir), train_minutes=minutes)
 
 
-def teacher_stage(config, work_dir, epochs, train_images=None, options=()):
+def teacher_stage(config, work_dir, epochs, train_images=None, options=(), report_only=False):
     """Train the teacher unless ``WORK_DIR/teacher`` already holds one of ``epochs`` epochs."""
     checkpoint = osp.join(work_dir, 'teacher', f'epoch_{epochs}.pth')
+    if report_only:
+        if not osp.isfile(checkpoint):
+            raise SystemExit(f'--report-only: no teacher at {checkpoint}')
+        return checkpoint, train('teacher', config, work_dir, epochs, report_only=True)
     if not osp.isfile(checkpoint):
         return checkpoint, train('teacher', config, work_dir, epochs, options, train_images)
     print(f'=== teacher: reusing {checkpoint} ===', flush=True)
@@ -100,6 +117,8 @@ def main():
                         '(default: the config\'s, data/<set>/)')
     parser.add_argument('--quick', action='store_true',
                         help='smoke run: 1 epoch each on 16 training images')
+    parser.add_argument('--report-only', action='store_true',
+                        help='rebuild results.md and the plots from the runs in the work dir')
     args = parser.parse_args()
     task = TASKS[args.task]
     methods = args.methods or task['default_methods']
@@ -117,7 +136,7 @@ def main():
         task['teacher'], task['student']
     teacher_ckpt, teacher = teacher_stage(osp.join(CONFIGS, teacher_config), args.work_dir,
                                           args.teacher_epochs, args.train_images,
-                                          common + ['randomness.seed=0'])
+                                          common + ['randomness.seed=0'], args.report_only)
     stages = [('student', student_config, student_label, [])] + [
         (f'student_{m}', task['methods'][m][0], task['methods'][m][1],
          [f'model.teacher.checkpoint={teacher_ckpt}']) for m in methods]
@@ -125,7 +144,7 @@ def main():
     for name, config, label, options in stages:
         runs = [train(f'{name}_seed{seed}', osp.join(CONFIGS, config), args.work_dir,
                       args.student_epochs, common + options + [f'randomness.seed={seed}'],
-                      args.train_images) for seed in args.seeds]
+                      args.train_images, args.report_only) for seed in args.seeds]
         rows.append((label, runs))
         curves[label] = [loss_curve(osp.join(args.work_dir, f'{name}_seed{seed}'))
                          for seed in args.seeds]

@@ -76,7 +76,7 @@ def results_table(rows: Rows) -> str:
                if any(key in run for _, runs in rows for run in runs)]
     lines = ['| model | seeds | ' + ' | '.join(title for title, _ in columns)
              + ' | delta box mAP | gap recovered | train min |',
-             '|---' * (len(columns) + 6) + '|']
+             '|---' * (len(columns) + 5) + '|']
     teacher_box, student_box = (mean_sd(r[BOX] for r in runs) for runs in (teacher, student))
     for index, (label, runs) in enumerate(rows):
         values = ' | '.join(_cell([r.get(key, 0.0) for r in runs]) for _, key in columns)
@@ -88,9 +88,10 @@ def results_table(rows: Rows) -> str:
                 delta += ' (within seed spread)'
             recovered = gap_recovered(kd_box[0], student_box[0], teacher_box[0])
             gap = '' if math.isnan(recovered) else f'{100 * recovered:.0f}%'
-        minutes = [r['train_minutes'] for r in runs if isinstance(r.get('train_minutes'),
-                                                                   (int, float))]
-        minutes = f'{statistics.fmean(minutes):.1f}' if minutes else 'reused'
+        minutes = [r.get('train_minutes') for r in runs]
+        numbers = [m for m in minutes if isinstance(m, (int, float))]
+        minutes = f'{statistics.fmean(numbers):.1f}' if numbers else (
+            minutes[0] if isinstance(minutes[0], str) else '-')
         lines.append(f'| {label} | {len(runs)} | {values} | {delta} | {gap} | {minutes} |')
     return '\n'.join(lines)
 
