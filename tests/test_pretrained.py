@@ -32,3 +32,21 @@ def test_imagenet_weights_load_strictly_into_mmdet_mobilenet_v2():
     assert torch.equal(model.conv1.conv.weight, weights['features.0.0.weight'])
     assert torch.equal(model.conv2.bn.running_var, weights['features.18.1.running_var'])
     assert torch.equal(model.layer7[0].linear_conv.conv.weight, weights['features.17.conv.2.weight'])
+
+
+def test_config_scheme_initialises_the_backbone_with_imagenet_weights():
+    from mmdet.registry import MODELS
+    weights = torch.load(torchvision_mobilenet_v2_file(), map_location='cpu', weights_only=True)
+    backbone = MODELS.build(dict(type='MobileNetV2', init_cfg=dict(
+        type='Pretrained', checkpoint='mmkd://imagenet/mobilenet_v2')))
+    assert not torch.equal(backbone.conv1.conv.weight, weights['features.0.0.weight'])
+    backbone.init_weights()
+    assert torch.equal(backbone.conv1.conv.weight, weights['features.0.0.weight'])
+    assert torch.equal(backbone.layer4[2].depthwise_conv.conv.weight, weights['features.9.conv.1.0.weight'])
+
+
+def test_unknown_imagenet_name_lists_what_there_is():
+    from mmengine.runner import CheckpointLoader
+    with pytest.raises(KeyError, match=r"no ImageNet weights named 'resnet50'; available: "
+                                       r"\['mobilenet_v2'\]"):
+        CheckpointLoader.load_checkpoint('mmkd://imagenet/resnet50')

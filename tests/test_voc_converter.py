@@ -57,3 +57,32 @@ def test_bccd_converts_with_every_box_accounted_for():
         assert counts['boxes'] + counts.get('ignored', 0) == len(coco['annotations'])
         assert len(coco['annotations']) + counts.get('dropped_empty_box', 0) == objects
         assert all(a['bbox'][2] > 0 and a['bbox'][3] > 0 for a in coco['annotations'])
+
+
+def test_voc_dataset_converts_on_first_use_and_reads_images_in_place(tmp_path):
+    from mmkd.registry import DATASETS
+    ann_file = str(tmp_path / 'bccd' / 'val.json')
+    config = dict(type='mmkd.VOCCocoDataset', data_root='', ann_file=ann_file,
+                  data_prefix=dict(img=BCCD + '/'),
+                  metainfo=dict(classes=('Platelets', 'RBC', 'WBC')), test_mode=True,
+                  pipeline=[dict(type='LoadImageFromFile'),
+                            dict(type='LoadAnnotations', with_bbox=True)])
+    if not osp.isdir(BCCD):
+        pytest.skip('../shared/data/bccd is not on this machine')
+    dataset = DATASETS.build(config)
+    assert osp.isfile(ann_file) and len(dataset) == 87
+    sample = dataset[0]
+    assert sample['img'].shape == (480, 640, 3)
+    assert osp.dirname(sample['img_path']) == osp.join(BCCD, 'JPEGImages')
+    assert len(sample['gt_bboxes']) > 0 and set(sample['gt_bboxes_labels']) <= {0, 1, 2}
+
+
+def test_voc_dataset_names_the_key_of_a_root_that_is_not_voc(tmp_path):
+    from mmkd.registry import DATASETS
+    config = dict(type='mmkd.VOCCocoDataset', ann_file=str(tmp_path / 'train.json'),
+                  data_prefix=dict(img=str(tmp_path)), metainfo=dict(classes=('cell',)))
+    with pytest.raises(FileNotFoundError, match=r"data_prefix.img=.* is not a Pascal VOC root "
+                                                r"with a 'train' split: no .*train.txt"):
+        DATASETS.build(config)
+    with pytest.raises(ValueError, match=r'needs metainfo=dict\(classes='):
+        DATASETS.build(dict(config, metainfo=None))

@@ -1,13 +1,16 @@
 """The demo: teacher, student alone and distilled students on embedded data, one table.
 
-    python tools/demo.py [--task shapes|faces|masks] [--methods ...] [--seeds 0 1 2]
-                         [--work-dir work_dirs/demo_TASK] [--teacher-epochs 12]
-                         [--student-epochs 12] [--train-images N] [--data-root DIR] [--quick]
+    python tools/demo.py [--task shapes|faces|masks|bccd] [--methods ...] [--seeds 0 1 2]
+                         [--work-dir work_dirs/demo_TASK] [--teacher-epochs N]
+                         [--student-epochs N] [--train-images N] [--data-root DIR] [--quick]
 
 ``shapes`` (default): Faster R-CNN on the shapes set, methods ``reviewkd`` (default), ``hint``.
 ``faces``: RetinaNet on the face set, method ``clskd``.
 ``masks``: Mask R-CNN on the shapes set (box and mask mAP), methods ``reviewkd``,
 ``reviewkd_maskkd`` (both by default).
+``bccd``: Faster R-CNN on ImageNet-pretrained MobileNetV2 on the real BCCD set (read from
+``../shared/data/bccd`` or ``--data-root``, a Pascal VOC root), methods ``reviewkd`` (default),
+``hint``; the teacher trains 16 epochs by default.
 
 Each stage runs ``tools/train.py`` as a user would (its log lines, with ETA, stream through);
 the demo set is generated on first use. One teacher (seed 0) serves every student run; a teacher
@@ -47,6 +50,12 @@ TASKS = {
                      reviewkd_maskkd=('reviewkd_maskkd_maskrcnn.py',
                                       'student + ReviewKD + mask KD')),
         default_methods=['reviewkd', 'reviewkd_maskkd']),
+    'bccd': dict(
+        teacher=('frcnn_mv2_teacher_bccd.py', 'teacher (Faster R-CNN MV2, FPN 64)'),
+        student=('frcnn_mv2_student_bccd.py', 'student (Faster R-CNN MV2, FPN 32)'),
+        methods=dict(reviewkd=('reviewkd_frcnn_mv2_bccd.py', 'student + ReviewKD'),
+                     hint=('hint_frcnn_mv2_bccd.py', 'student + hint KD (Chen et al.)')),
+        default_methods=['reviewkd'], teacher_epochs=16, voc=True),
 }
 
 
@@ -91,10 +100,17 @@ def teacher_stage(config, work_dir, epochs, train_images=None, options=(), repor
     return checkpoint, metrics
 
 
-def data_root_options(data_root):
-    """--cfg-options that point every split and the evaluators at ``data_root``."""
+def data_root_options(data_root, voc=False):
+    """--cfg-options that point every split and the evaluators at ``data_root``: the generated
+    set's folder, or (``voc``) a Pascal VOC root whose COCO JSON goes to ``data/<its name>/``."""
     root = data_root.rstrip('/') + '/'
-    options = [f'{split}_dataloader.dataset.data_root={root}' for split in ('train', 'val', 'test')]
+    splits = ('train', 'val', 'test')
+    if voc:
+        ann_dir = osp.join('data', osp.basename(root.rstrip('/'))) + '/'
+        return ([f'{split}_dataloader.dataset.data_prefix.img={root}' for split in splits]
+                + [f'{split}_dataloader.dataset.ann_file={ann_dir}{split}.json' for split in splits]
+                + [f'{split}_evaluator.ann_file={ann_dir}{split}.json' for split in ('val', 'test')])
+    options = [f'{split}_dataloader.dataset.data_root={root}' for split in splits]
     return options + [f'{split}_evaluator.ann_file={root}annotations/val.json'
                       for split in ('val', 'test')]
 
@@ -109,7 +125,8 @@ def main():
     parser.add_argument('--seeds', type=int, nargs='+', default=[0],
                         help='one run of the student and of each method per seed')
     parser.add_argument('--work-dir', help='default work_dirs/demo_TASK')
-    parser.add_argument('--teacher-epochs', type=int, default=12)
+    parser.add_argument('--teacher-epochs', type=int,
+                        help='default 12 (bccd: 16)')
     parser.add_argument('--student-epochs', type=int, default=12)
     parser.add_argument('--train-images', type=int,
                         help='train on the first N training images only (default: all)')
@@ -125,12 +142,13 @@ def main():
     unknown = set(methods) - set(task['methods'])
     if unknown:
         parser.error(f'--methods {sorted(unknown)}: task {args.task} has {sorted(task["methods"])}')
+    args.teacher_epochs = args.teacher_epochs or task.get('teacher_epochs', 12)
     if args.quick:
         args.teacher_epochs = args.student_epochs = 1
         args.train_images = args.train_images or 16
     args.work_dir = args.work_dir or osp.join(
         ROOT, 'work_dirs', f'demo_{args.task}' + ('_quick' if args.quick else ''))
-    common = data_root_options(args.data_root) if args.data_root else []
+    common = data_root_options(args.data_root, task.get('voc')) if args.data_root else []
 
     (teacher_config, teacher_label), (student_config, student_label) = \
         task['teacher'], task['student']

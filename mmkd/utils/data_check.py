@@ -58,7 +58,7 @@ def _check_dataset(dataset, key: str) -> None:
 
 
 def _generates_its_data(dataset_type) -> bool:
-    from mmkd.datasets.synthetic import SyntheticCocoDataset
+    from mmkd.datasets import SyntheticCocoDataset, VOCCocoDataset
     from mmkd.registry import DATASETS
     cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
-    return isinstance(cls, type) and issubclass(cls, SyntheticCocoDataset)
+    return isinstance(cls, type) and issubclass(cls, (SyntheticCocoDataset, VOCCocoDataset))

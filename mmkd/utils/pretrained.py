@@ -9,13 +9,15 @@ and batch norms come in the same order. The classifier is dropped.
     python -m mmkd.utils.pretrained OUT.pth   # writes the mmdet-layout backbone checkpoint
 
 and use it as ``backbone=dict(type='MobileNetV2', init_cfg=dict(type='Pretrained',
-checkpoint='OUT.pth'))``.
+checkpoint='OUT.pth'))``, or, with no file to write, as ``checkpoint='mmkd://imagenet/mobilenet_v2'``
+(a checkpoint scheme registered when mmkd is imported; it converts on load).
 """
 import os.path as osp
 from collections import OrderedDict
 from typing import Dict
 
 import torch
+from mmengine.runner import CheckpointLoader
 
 MOBILENET_V2_FILE = 'mobilenet_v2-b0353104.pth'
 
@@ -55,12 +57,30 @@ def mobilenet_v2_to_mmdet(torchvision_state: Dict[str, torch.Tensor],
     return renamed
 
 
+def imagenet_mobilenet_v2() -> 'OrderedDict[str, torch.Tensor]':
+    """ImageNet MobileNetV2 weights in the key layout of mmdet's ``MobileNetV2()``."""
+    from mmdet.models.backbones import MobileNetV2
+    weights = torch.load(torchvision_mobilenet_v2_file(), map_location='cpu', weights_only=True)
+    return mobilenet_v2_to_mmdet(weights, MobileNetV2().state_dict())
+
+
+IMAGENET_WEIGHTS = {'mobilenet_v2': imagenet_mobilenet_v2}
+
+
+@CheckpointLoader.register_scheme(prefixes='mmkd://imagenet/')
+def load_from_imagenet(filename: str, map_location=None) -> dict:
+    """``mmkd://imagenet/NAME``: ImageNet weights of backbone NAME in mmdet's key layout."""
+    name = filename[len('mmkd://imagenet/'):]
+    if name not in IMAGENET_WEIGHTS:
+        raise KeyError(f'{filename}: no ImageNet weights named {name!r}; available: '
+                       f'{sorted(IMAGENET_WEIGHTS)}')
+    return dict(state_dict=IMAGENET_WEIGHTS[name]())
+
+
 def main():
     import sys
-    from mmdet.models.backbones import MobileNetV2
     out = sys.argv[1]
-    weights = torch.load(torchvision_mobilenet_v2_file(), map_location='cpu', weights_only=True)
-    state = mobilenet_v2_to_mmdet(weights, MobileNetV2().state_dict())
+    state = imagenet_mobilenet_v2()
     torch.save(dict(state_dict=state, meta=dict(source=MOBILENET_V2_FILE)), out)
     print(f'wrote {len(state)} tensors to {out}')
 
