@@ -1,6 +1,6 @@
 """The demo: teacher, student alone and distilled students on embedded data, one table.
 
-    python tools/demo.py [--task shapes|faces|masks|bccd] [--methods ...] [--seeds 0 1 2]
+    python tools/demo.py [--task shapes|faces|masks|bccd ...] [--methods ...] [--seeds 0 1 2]
                          [--work-dir work_dirs/demo_TASK] [--teacher-epochs N]
                          [--student-epochs N] [--train-images N] [--data-root DIR] [--quick]
 
@@ -117,64 +117,82 @@ def data_root_options(data_root, voc=False):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--task', choices=sorted(TASKS), default='shapes')
+    parser.add_argument('--task', nargs='+', choices=sorted(TASKS), default=['shapes'],
+                        help='one or more tasks, run one after the other (default: shapes)')
     parser.add_argument('--methods', nargs='+',
-                        help='distillation runs to compare with the student alone; default: '
+                        help='distillation runs to compare with the student alone, each run on '
+                        'the tasks that have it; default: '
                         + '; '.join(f'{t}: {" ".join(c["default_methods"])}'
                                     for t, c in TASKS.items()))
     parser.add_argument('--seeds', type=int, nargs='+', default=[0],
                         help='one run of the student and of each method per seed')
-    parser.add_argument('--work-dir', help='default work_dirs/demo_TASK')
+    parser.add_argument('--work-dir', help='default work_dirs/demo_TASK; with several tasks, '
+                        'WORK_DIR/TASK')
     parser.add_argument('--teacher-epochs', type=int,
                         help='default 12 (bccd: 16)')
     parser.add_argument('--student-epochs', type=int, default=12)
     parser.add_argument('--train-images', type=int,
                         help='train on the first N training images only (default: all)')
-    parser.add_argument('--data-root', help='generate and read the data set here '
-                        '(default: the config\'s, data/<set>/)')
+    parser.add_argument('--data-root', help='generate and read the data set here (default: the '
+                        'config\'s, data/<set>/); bccd: the Pascal VOC root (default '
+                        '../shared/data/bccd); one task only')
     parser.add_argument('--quick', action='store_true',
                         help='smoke run: 1 epoch each on 16 training images')
     parser.add_argument('--report-only', action='store_true',
                         help='rebuild results.md and the plots from the runs in the work dir')
     args = parser.parse_args()
-    task = TASKS[args.task]
-    methods = args.methods or task['default_methods']
-    unknown = set(methods) - set(task['methods'])
-    if unknown:
-        parser.error(f'--methods {sorted(unknown)}: task {args.task} has {sorted(task["methods"])}')
-    args.teacher_epochs = args.teacher_epochs or task.get('teacher_epochs', 12)
+    if args.methods:
+        offered = set().union(*(TASKS[t]['methods'] for t in args.task))
+        if set(args.methods) - offered:
+            parser.error(f'--methods {sorted(set(args.methods) - offered)}: task(s) '
+                         f'{" ".join(args.task)} offer {sorted(offered)}')
+    if args.data_root and len(args.task) > 1:
+        parser.error('--data-root is for one task at a time')
     if args.quick:
-        args.teacher_epochs = args.student_epochs = 1
+        args.student_epochs = 1
         args.train_images = args.train_images or 16
-    args.work_dir = args.work_dir or osp.join(
-        ROOT, 'work_dirs', f'demo_{args.task}' + ('_quick' if args.quick else ''))
+    started = time.time()
+    for name in args.task:
+        run_task(name, args, several=len(args.task) > 1)
+    if len(args.task) > 1:
+        print(f'\nall tasks: {(time.time() - started) / 60:.1f} minutes')
+
+
+def run_task(name, args, several=False):
+    """Teacher, student and the methods of task ``name``; writes WORK_DIR/results.md and plots."""
+    task = TASKS[name]
+    methods = [m for m in args.methods or task['default_methods'] if m in task['methods']]
+    teacher_epochs = 1 if args.quick else (args.teacher_epochs or task.get('teacher_epochs', 12))
+    work_dir = osp.join(ROOT, 'work_dirs', f'demo_{name}' + ('_quick' if args.quick else ''))
+    if args.work_dir:
+        work_dir = osp.join(args.work_dir, name) if several else args.work_dir
     common = data_root_options(args.data_root, task.get('voc')) if args.data_root else []
 
     (teacher_config, teacher_label), (student_config, student_label) = \
         task['teacher'], task['student']
-    teacher_ckpt, teacher = teacher_stage(osp.join(CONFIGS, teacher_config), args.work_dir,
-                                          args.teacher_epochs, args.train_images,
+    teacher_ckpt, teacher = teacher_stage(osp.join(CONFIGS, teacher_config), work_dir,
+                                          teacher_epochs, args.train_images,
                                           common + ['randomness.seed=0'], args.report_only)
     stages = [('student', student_config, student_label, [])] + [
         (f'student_{m}', task['methods'][m][0], task['methods'][m][1],
          [f'model.teacher.checkpoint={teacher_ckpt}']) for m in methods]
     rows, curves = [(teacher_label, [teacher])], {}
-    for name, config, label, options in stages:
-        runs = [train(f'{name}_seed{seed}', osp.join(CONFIGS, config), args.work_dir,
+    for stage, config, label, options in stages:
+        runs = [train(f'{stage}_seed{seed}', osp.join(CONFIGS, config), work_dir,
                       args.student_epochs, common + options + [f'randomness.seed={seed}'],
                       args.train_images, args.report_only) for seed in args.seeds]
         rows.append((label, runs))
-        curves[label] = [loss_curve(osp.join(args.work_dir, f'{name}_seed{seed}'))
+        curves[label] = [loss_curve(osp.join(work_dir, f'{stage}_seed{seed}'))
                          for seed in args.seeds]
 
     result = results_table(rows)
-    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
+    with open(osp.join(work_dir, 'results.md'), 'w') as f:
         f.write(result + '\n')
-    plot_map(rows, osp.join(args.work_dir, 'map_by_model.png'))
-    plot_losses(curves, osp.join(args.work_dir, 'loss_curves.png'))
-    print(f'\nCOCO mAP on the {args.task} val set ({args.student_epochs} student epochs, '
-          f'{args.teacher_epochs} teacher epochs, seeds {args.seeds}):\n{result}\n'
-          f'(also in {osp.join(args.work_dir, "results.md")}, with map_by_model.png and '
+    plot_map(rows, osp.join(work_dir, 'map_by_model.png'))
+    plot_losses(curves, osp.join(work_dir, 'loss_curves.png'))
+    print(f'\nCOCO mAP on the {name} val set ({args.student_epochs} student epochs, '
+          f'{teacher_epochs} teacher epochs, seeds {args.seeds}):\n{result}\n'
+          f'(also in {osp.join(work_dir, "results.md")}, with map_by_model.png and '
           f'loss_curves.png)')
 
 
