@@ -30,12 +30,14 @@ def test_peak_memory_sees_what_a_call_holds_at_its_peak():
 
 def test_benchmark_tool_prints_the_overhead_of_a_config(tmp_path):
     out = run_tool('tools/benchmark.py', REVIEWKD_CONFIG, '--iters', '1', '--warmup', '0',
-                   '--batches', '1', '--random-teacher', '--out', str(tmp_path / 'cost.json'),
+                   '--batches', '1', '--random-teacher', '--clock', 'cpu',
+                   '--out', str(tmp_path / 'cost.json'),
                    '--cfg-options', 'train_dataloader.batch_size=2',
                    f'train_dataloader.dataset.data_root={tmp_path}/data/',
                    'train_dataloader.dataset.num_images=4')
     assert re.search(r'\| reviewkd_frcnn.py \| [\d.]+ \| [\d.]+ \(-?[\d.]+\)( \| -?[\d.]+){8} \|',
                      out), out[-3000:]
+    assert 'cpu clock' in out
     cost = json.loads((tmp_path / 'cost.json').read_text())['reviewkd_frcnn.py']
     assert cost['overhead'] == pytest.approx(
         cost['distill_step_s'] / (cost['student_step_s'] + cost['teacher_forward_s']))

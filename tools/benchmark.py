@@ -2,7 +2,7 @@
 distilled training step, measured in one run on the same batches.
 
     python tools/benchmark.py configs/reviewkd_frcnn.py [more configs] [--iters 20]
-        [--random-teacher] [--device cuda] [--out costs.json] [--cfg-options k=v]
+        [--random-teacher] [--device cuda] [--clock cpu] [--out costs.json] [--cfg-options k=v]
 
 Prints seconds and peak memory of each phase and
 ``overhead = t(distill step) / (t(student step) + t(teacher forward))`` (1.0 is the floor), the
@@ -17,6 +17,7 @@ import argparse
 import json
 import os.path as osp
 import tempfile
+import time
 
 import torch
 from mmdet.registry import MODELS
@@ -39,6 +40,10 @@ def parse_args():
     parser.add_argument('--random-teacher', action='store_true',
                         help='teacher at initial weights instead of its checkpoint')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--clock', choices=('wall', 'cpu'), default='wall',
+                        help='wall time (default), or CPU seconds of this process: steadier '
+                             'on a CPU other processes load; use with OMP_NUM_THREADS=1 so '
+                             'that waiting threads do not count')
     parser.add_argument('--out', help='also write the figures to this JSON file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings (applied to every config)')
@@ -67,6 +72,9 @@ def preprocessed_batches(cfg, model, count: int, device: str) -> list:
 
 def main():
     args = parse_args()
+    if args.clock == 'cpu' and args.device != 'cpu':
+        raise SystemExit('--clock cpu measures CPU seconds: use it with --device cpu')
+    clock = time.process_time if args.clock == 'cpu' else time.perf_counter
     init_default_scope('mmdet')
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,7 +86,7 @@ def main():
             model = MODELS.build(cfg.model).to(args.device)
             batches = preprocessed_batches(cfg, model, args.batches, args.device)
             rows[osp.basename(config)] = distill_cost(model, cfg.model.student, batches,
-                                                      args.iters, args.warmup)
+                                                      args.iters, args.warmup, clock=clock)
             print(f'{osp.basename(config)}: ' + ', '.join(
                 f'{k}={v:.3f}' for k, v in rows[osp.basename(config)].items()), flush=True)
     print(table(rows, args))
@@ -89,8 +97,8 @@ def main():
 
 def table(rows: dict, args) -> str:
     """Markdown table: seconds and overhead, the breakdown of the distilled step, peak MiB."""
-    lines = [f'\n{args.device}, {args.batches} distinct batches cycled, median of '
-             f'{args.iters} rounds:',
+    lines = [f'\n{args.device}, {args.clock} clock, {args.batches} distinct batches cycled, '
+             f'median of {args.iters} rounds:',
              '| config | student step s | teacher fwd s (heads) | distill step s | overhead | '
              'distillers s | rest s | student MB | teacher MB | distill MB | memory overhead |',
              '|---|---|---|---|---|---|---|---|---|---|---|']

@@ -133,20 +133,21 @@ class StepRecords:
 
 
 def measure(phases: Dict[str, Callable], batches: List[tuple], iters: int, warmup: int,
-            device: torch.device) -> Dict[str, PhaseCost]:
+            device: torch.device, clock: Callable[[], float] = time.perf_counter
+            ) -> Dict[str, PhaseCost]:
     """Run the phases round-robin on ``batches`` (each ``(inputs, data_samples)``), ``warmup``
-    rounds unmeasured, then ``iters`` measured ones."""
+    rounds unmeasured, then ``iters`` measured ones, timed by ``clock`` (seconds)."""
     seconds = {name: [] for name in phases}
     peaks = {name: 0 for name in phases}
     for index in range(warmup + iters):
         inputs, samples = batches[index % len(batches)]
         for name, phase in phases.items():
             with PeakMemory(device) as memory:
-                start = time.perf_counter()
+                start = clock()
                 phase(inputs, samples)
                 if device.type == 'cuda':
                     torch.cuda.synchronize()
-                elapsed = time.perf_counter() - start
+                elapsed = clock() - start
             if index >= warmup:
                 seconds[name].append(elapsed)
                 peaks[name] = max(peaks[name], memory.peak)
@@ -154,7 +155,8 @@ def measure(phases: Dict[str, Callable], batches: List[tuple], iters: int, warmu
 
 
 def distill_cost(distill_model: nn.Module, student_cfg, batches: List[tuple], iters: int = 20,
-                 warmup: int = 3, lr: float = 1e-4) -> Dict[str, float]:
+                 warmup: int = 3, lr: float = 1e-4,
+                 clock: Callable[[], float] = time.perf_counter) -> Dict[str, float]:
     """Time and memory of a student step, the teacher's forward and a distilled step, with a
     breakdown of the distilled step.
 
@@ -168,7 +170,7 @@ def distill_cost(distill_model: nn.Module, student_cfg, batches: List[tuple], it
     t(distill step) / (t(student step) + t(teacher forward))`` (1.0 is the floor: the teacher's
     forward cannot be skipped), ``rest_s``: what the distilled step spends beyond student step,
     teacher forward and distillers (optimizer step of the connectors, taps, noise), and
-    ``memory_overhead`` on peaks alike.
+    ``memory_overhead`` on peaks alike. ``clock``: see :func:`measure`.
     """
     device = next(distill_model.parameters()).device
     student = student_alone(distill_model, student_cfg)
@@ -181,7 +183,7 @@ def distill_cost(distill_model: nn.Module, student_cfg, batches: List[tuple], it
             teacher_forward=records.teacher_forward,
             teacher_backbone_neck=records.teacher_backbone_neck,
             distillers=records.distillers,
-        ), batches, iters, warmup, device)
+        ), batches, iters, warmup, device, clock)
     result = {f'{name}_s': cost.seconds for name, cost in costs.items()}
     result.update({f'{name}_peak_mb': cost.peak_bytes / 2**20 for name, cost in costs.items()})
     floor = result['student_step_s'] + result['teacher_forward_s']
