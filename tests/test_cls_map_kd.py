@@ -182,3 +182,18 @@ def test_reviewkd_on_a_retinanet_neck(tmp_path):
     assert [abf.project[0].out_channels for abf in model.distillers[0].abfs] == [64] * 5
     loss = model.loss(*face_batch())['loss_reviewkd']
     assert torch.isfinite(loss) and loss.item() > 0
+
+
+def test_teacher_runs_only_the_classification_branch(tmp_path):
+    """The teacher's RetinaHead skips its regression branch; its maps equal the full forward's."""
+    from mmkd.models.distillers.cls_map_kd import classification_maps
+    model = build_clskd(tmp_path)
+    head = model.teacher.bbox_head
+    calls = []
+    head.reg_convs[0].register_forward_hook(lambda *args: calls.append('reg'))
+    feats = [torch.randn(2, 64, size, size) for size in (16, 8, 4, 2, 1)]
+    with torch.no_grad():
+        maps = classification_maps(head, feats)
+        assert not calls
+        full = head(feats)[0]
+    assert all(torch.equal(m, f) for m, f in zip(maps, full))

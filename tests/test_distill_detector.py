@@ -153,3 +153,29 @@ def test_malicious_teacher_checkpoint_is_refused_without_running(tmp_path):
     with pytest.raises(pickle.UnpicklingError, match='Refused to load .*trust_checkpoint=True'):
         build(str(evil))
     assert not marker.exists()
+
+
+def test_teacher_channels_last_and_fp16_switches(teacher_checkpoint):
+    """channels_last puts teacher weights and inputs in that memory format; fp16 is a no-op on
+    the CPU; neither changes the losses beyond float rounding."""
+    plain = build(teacher_checkpoint)
+    switched = build(teacher_checkpoint, teacher=dict(config=TEACHER_CONFIG,
+                                                      checkpoint=teacher_checkpoint,
+                                                      channels_last=True, fp16=True))
+    switched.load_state_dict(plain.state_dict())
+    weight = switched.teacher.backbone.conv1.weight
+    assert weight.is_contiguous(memory_format=torch.channels_last)
+    assert not plain.teacher.backbone.conv1.weight.is_contiguous(
+        memory_format=torch.channels_last)
+    seen = {}
+    switched.teacher.backbone.conv1.register_forward_hook(
+        lambda module, args, out: seen.update(channels_last=args[0].is_contiguous(
+            memory_format=torch.channels_last)))
+    inputs, samples = fake_batch()
+    torch.manual_seed(0)
+    expected = plain.train().loss(inputs, samples)
+    torch.manual_seed(0)
+    losses = switched.train().loss(inputs, samples)
+    assert seen['channels_last']
+    assert losses['loss_reviewkd'].item() == pytest.approx(expected['loss_reviewkd'].item(),
+                                                           rel=1e-4)

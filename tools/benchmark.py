@@ -2,10 +2,14 @@
 distilled training step, measured in one run on the same batches.
 
     python tools/benchmark.py configs/reviewkd_frcnn.py [more configs] [--iters 20]
-        [--random-teacher] [--device cuda] [--out costs.json] [--cfg-options k=v]
+        [--random-teacher] [--device cuda] [--clock cpu] [--out costs.json] [--cfg-options k=v]
 
 Prints seconds and peak memory of each phase and
-``overhead = t(distill step) / (t(student step) + t(teacher forward))`` (1.0 is the floor).
+``overhead = t(distill step) / (t(student step) + t(teacher forward))`` (1.0 is the floor), the
+teacher forward being all the teacher runs in a distilled step (backbone, neck, and the heads
+distillers run on the student's RoIs: "heads" in the table). The distilled step's time beyond
+that floor is split into "distillers" (connectors and losses, forward and backward) and "rest"
+(the rest: optimizer step of the connectors, taps, noise).
 ``--random-teacher`` uses the teacher at its initial weights (speed does not depend on them), so no
 trained teacher is needed.
 """
@@ -13,6 +17,7 @@ import argparse
 import json
 import os.path as osp
 import tempfile
+import time
 
 import torch
 from mmdet.registry import MODELS
@@ -35,6 +40,10 @@ def parse_args():
     parser.add_argument('--random-teacher', action='store_true',
                         help='teacher at initial weights instead of its checkpoint')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--clock', choices=('wall', 'cpu'), default='wall',
+                        help='wall time (default), or CPU seconds of this process: steadier '
+                             'on a CPU other processes load; use with OMP_NUM_THREADS=1 so '
+                             'that waiting threads do not count')
     parser.add_argument('--out', help='also write the figures to this JSON file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings (applied to every config)')
@@ -63,6 +72,9 @@ def preprocessed_batches(cfg, model, count: int, device: str) -> list:
 
 def main():
     args = parse_args()
+    if args.clock == 'cpu' and args.device != 'cpu':
+        raise SystemExit('--clock cpu measures CPU seconds: use it with --device cpu')
+    clock = time.process_time if args.clock == 'cpu' else time.perf_counter
     init_default_scope('mmdet')
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,7 +86,7 @@ def main():
             model = MODELS.build(cfg.model).to(args.device)
             batches = preprocessed_batches(cfg, model, args.batches, args.device)
             rows[osp.basename(config)] = distill_cost(model, cfg.model.student, batches,
-                                                      args.iters, args.warmup)
+                                                      args.iters, args.warmup, clock=clock)
             print(f'{osp.basename(config)}: ' + ', '.join(
                 f'{k}={v:.3f}' for k, v in rows[osp.basename(config)].items()), flush=True)
     print(table(rows, args))
@@ -84,14 +96,17 @@ def main():
 
 
 def table(rows: dict, args) -> str:
-    lines = [f'\n{args.device}, {args.batches} distinct batches cycled, median of '
-             f'{args.iters} rounds:',
-             '| config | student step s | teacher fwd s | distill step s | overhead | '
-             'student MB | teacher MB | distill MB | memory overhead |',
-             '|---|---|---|---|---|---|---|---|---|']
+    """Markdown table: seconds and overhead, the breakdown of the distilled step, peak MiB."""
+    lines = [f'\n{args.device}, {args.clock} clock, {args.batches} distinct batches cycled, '
+             f'median of {args.iters} rounds:',
+             '| config | student step s | teacher fwd s (heads) | distill step s | overhead | '
+             'distillers s | rest s | student MB | teacher MB | distill MB | memory overhead |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
     for name, r in rows.items():
-        lines.append(f"| {name} | {r['student_step_s']:.3f} | {r['teacher_forward_s']:.3f} | "
-                     f"{r['distill_step_s']:.3f} | {r['overhead']:.3f} | "
+        heads = r['teacher_forward_s'] - r['teacher_backbone_neck_s']
+        lines.append(f"| {name} | {r['student_step_s']:.3f} | {r['teacher_forward_s']:.3f} "
+                     f"({heads:.3f}) | {r['distill_step_s']:.3f} | {r['overhead']:.3f} | "
+                     f"{r['distillers_s']:.3f} | {r['rest_s']:.3f} | "
                      f"{r['student_step_peak_mb']:.0f} | {r['teacher_forward_peak_mb']:.0f} | "
                      f"{r['distill_step_peak_mb']:.0f} | {r['memory_overhead']:.2f} |")
     return '\n'.join(lines)

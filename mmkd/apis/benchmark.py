@@ -76,29 +76,78 @@ def training_step(model: nn.Module, optimizer: torch.optim.Optimizer) -> Callabl
     return step
 
 
-def teacher_forward(distill_model: nn.Module) -> Callable:
-    """What every distilled step must run of the teacher: backbone and neck, without grad."""
-    @torch.no_grad()
-    def forward(inputs, samples):
-        distill_model.teacher.extract_feat(distill_model.teacher_input(inputs))
-    return forward
+def _detached(records):
+    """``records`` (nested dicts, lists, tuples) with every tensor that requires grad replaced
+    by a detached leaf that requires grad; anything else is passed through."""
+    if isinstance(records, torch.Tensor):
+        return records.detach().requires_grad_() if records.requires_grad else records
+    if isinstance(records, (tuple, list)):
+        return type(records)(_detached(item) for item in records)
+    if isinstance(records, dict):
+        return {key: _detached(value) for key, value in records.items()}
+    return records
+
+
+class StepRecords:
+    """Keeps what the distillers read in the last distilled step, so the phases measured after
+    it run exactly that step's teacher work and distiller work on the same records.
+
+    While active, ``distill_model.student_records`` is wrapped to keep its result.
+    """
+
+    def __init__(self, distill_model: nn.Module):
+        self.model = distill_model
+        self.students, self.teachers = None, None
+
+    def __enter__(self):
+        method = self.model.student_records
+
+        def keep():
+            self.students = method()
+            return self.students
+        self.model.student_records = keep
+        return self
+
+    def __exit__(self, *exc):
+        del self.model.student_records
+
+    def teacher_forward(self, inputs, samples):
+        """All the teacher runs in a distilled step (backbone, neck and the heads distillers
+        need, on the student's RoIs of the last step), under ``no_grad``."""
+        self.teachers = self.model.teacher_records(inputs, self.students)
+
+    def teacher_backbone_neck(self, inputs, samples):
+        """The teacher's backbone and neck alone, under ``no_grad``."""
+        with torch.no_grad():
+            self.model.teacher.extract_feat(self.model.teacher_input(inputs))
+        self.model._take(self.model.teacher_taps)
+
+    def distillers(self, inputs, samples):
+        """The distillers' own work: connectors and losses, forward and backward, on the
+        student's records as leaves (the student's own backward is not part of it)."""
+        losses = {}
+        for distiller, student, teacher in zip(self.model.distillers,
+                                               _detached(self.students), self.teachers):
+            losses.update(distiller(student, teacher, self.model.teacher))
+        sum(value for name, value in losses.items() if 'loss' in name).backward()
 
 
 def measure(phases: Dict[str, Callable], batches: List[tuple], iters: int, warmup: int,
-            device: torch.device) -> Dict[str, PhaseCost]:
+            device: torch.device, clock: Callable[[], float] = time.perf_counter
+            ) -> Dict[str, PhaseCost]:
     """Run the phases round-robin on ``batches`` (each ``(inputs, data_samples)``), ``warmup``
-    rounds unmeasured, then ``iters`` measured ones."""
+    rounds unmeasured, then ``iters`` measured ones, timed by ``clock`` (seconds)."""
     seconds = {name: [] for name in phases}
     peaks = {name: 0 for name in phases}
     for index in range(warmup + iters):
         inputs, samples = batches[index % len(batches)]
         for name, phase in phases.items():
             with PeakMemory(device) as memory:
-                start = time.perf_counter()
+                start = clock()
                 phase(inputs, samples)
                 if device.type == 'cuda':
                     torch.cuda.synchronize()
-                elapsed = time.perf_counter() - start
+                elapsed = clock() - start
             if index >= warmup:
                 seconds[name].append(elapsed)
                 peaks[name] = max(peaks[name], memory.peak)
@@ -106,26 +155,41 @@ def measure(phases: Dict[str, Callable], batches: List[tuple], iters: int, warmu
 
 
 def distill_cost(distill_model: nn.Module, student_cfg, batches: List[tuple], iters: int = 20,
-                 warmup: int = 3, lr: float = 1e-4) -> Dict[str, float]:
-    """Time and memory of a student step, a teacher forward and a distilled step.
+                 warmup: int = 3, lr: float = 1e-4,
+                 clock: Callable[[], float] = time.perf_counter) -> Dict[str, float]:
+    """Time and memory of a student step, the teacher's forward and a distilled step, with a
+    breakdown of the distilled step.
 
-    Returns seconds and peak bytes of each phase, plus ``overhead = t(distill step) /
-    (t(student step) + t(teacher forward))`` and ``memory_overhead`` on peaks alike: 1.0 is the
-    floor (the teacher's forward cannot be skipped), the rest is distillation's own work.
+    Phases, round-robin on the same batch: ``student_step`` (a separate student, no taps: loss,
+    backward, SGD step), ``distill_step`` (the same for the distilled model), ``teacher_forward``
+    (all the teacher work of that distilled step: backbone, neck and the heads its distillers
+    run on the student's RoIs), ``teacher_backbone_neck`` (of which backbone and neck),
+    ``distillers`` (the distillers' connectors and losses, forward and backward).
+
+    Returns seconds (``*_s``) and peak MiB (``*_peak_mb``) of each phase, ``overhead =
+    t(distill step) / (t(student step) + t(teacher forward))`` (1.0 is the floor: the teacher's
+    forward cannot be skipped), ``rest_s``: what the distilled step spends beyond student step,
+    teacher forward and distillers (optimizer step of the connectors, taps, noise), and
+    ``memory_overhead`` on peaks alike. ``clock``: see :func:`measure`.
     """
     device = next(distill_model.parameters()).device
     student = student_alone(distill_model, student_cfg)
     distill_model.train()
     trainable = [p for p in distill_model.parameters() if p.requires_grad]
-    costs = measure(dict(
-        student_step=training_step(student, torch.optim.SGD(student.parameters(), lr=lr)),
-        teacher_forward=teacher_forward(distill_model),
-        distill_step=training_step(distill_model, torch.optim.SGD(trainable, lr=lr)),
-    ), batches, iters, warmup, device)
+    with StepRecords(distill_model) as records:
+        costs = measure(dict(
+            student_step=training_step(student, torch.optim.SGD(student.parameters(), lr=lr)),
+            distill_step=training_step(distill_model, torch.optim.SGD(trainable, lr=lr)),
+            teacher_forward=records.teacher_forward,
+            teacher_backbone_neck=records.teacher_backbone_neck,
+            distillers=records.distillers,
+        ), batches, iters, warmup, device, clock)
     result = {f'{name}_s': cost.seconds for name, cost in costs.items()}
     result.update({f'{name}_peak_mb': cost.peak_bytes / 2**20 for name, cost in costs.items()})
-    result['overhead'] = costs['distill_step'].seconds / (
-        costs['student_step'].seconds + costs['teacher_forward'].seconds)
-    floor = costs['student_step'].peak_bytes + costs['teacher_forward'].peak_bytes
-    result['memory_overhead'] = costs['distill_step'].peak_bytes / floor if floor else float('nan')
+    floor = result['student_step_s'] + result['teacher_forward_s']
+    result['overhead'] = result['distill_step_s'] / floor
+    result['rest_s'] = result['distill_step_s'] - floor - result['distillers_s']
+    peak_floor = costs['student_step'].peak_bytes + costs['teacher_forward'].peak_bytes
+    result['memory_overhead'] = (costs['distill_step'].peak_bytes / peak_floor if peak_floor
+                                 else float('nan'))
     return result

@@ -45,6 +45,10 @@ def _errors_name(config_key: str):
         raise type(err)(f'{config_key}: {message}').with_traceback(err.__traceback__) from None
 
 
+def _fp16_autocast():
+    return torch.autocast('cuda', torch.float16)
+
+
 def _scale(loss, factor):
     return [item * factor for item in loss] if isinstance(loss, list) else loss * factor
 
@@ -60,14 +64,18 @@ class DistillDetector(BaseDetector):
     ``init_weights()`` do not reach it. ``to()``/``cuda()`` do, through :meth:`_apply`.
 
     Per training step: the student's loss forward (taps record what distillers read), the
-    teacher's backbone + neck under ``no_grad``, then each distiller's named losses. Inference
+    teacher's work under ``no_grad`` (:meth:`teacher_records`: backbone + neck, then what each
+    distiller's ``teacher_forward`` needs of it), then each distiller's named losses. Inference
     is the student alone.
 
     Args:
         student (dict): any mmdet detector config (or a whole config with a ``model`` key).
         teacher (dict): ``config`` (file path, ``mmdet::`` path or dict), ``checkpoint`` (path),
             optional ``trust_checkpoint`` (bool, default False: see
-            :func:`mmkd.utils.load_checkpoint_strict`).
+            :func:`mmkd.utils.load_checkpoint_strict`), ``fp16`` (bool, default False: the
+            teacher's forward under fp16 autocast on a GPU; no effect on the CPU) and
+            ``channels_last`` (bool, default False: teacher weights and inputs in channels-last
+            memory format, which GPU convolutions are fastest on; valid on the CPU too).
         distillers (list[dict]): configs of :class:`BaseDistiller` subclasses.
         data_preprocessor (dict, optional): default: the student's.
         nonfinite_loss (str): what a NaN/inf loss does: ``'stop'`` (default) raises
@@ -99,6 +107,10 @@ class DistillDetector(BaseDetector):
                                              teacher.get('trust_checkpoint', False))]
         self.teacher_input = TeacherInputAdapter(self.data_preprocessor,
                                                  self.teacher.data_preprocessor)
+        self.teacher_fp16 = bool(teacher.get('fp16', False))
+        self.teacher_channels_last = bool(teacher.get('channels_last', False))
+        if self.teacher_channels_last:
+            self.teacher.to(memory_format=torch.channels_last)
 
         if not distillers:
             raise ValueError('model.distillers is empty: name at least one distiller')
@@ -160,27 +172,54 @@ class DistillDetector(BaseDetector):
 
     def loss(self, batch_inputs: torch.Tensor, batch_data_samples) -> Dict[str, torch.Tensor]:
         losses = self.student.loss(batch_inputs, batch_data_samples)
-        student_out = _to_float(self._take(self.student_taps))
-        with torch.no_grad():
-            self.teacher.extract_feat(self.teacher_input(batch_inputs))
-        teacher_out = _to_float(self._take(self.teacher_taps))
+        students = self.student_records()
+        teachers = self.teacher_records(batch_inputs, students)
         with torch.autocast(batch_inputs.device.type, enabled=False):
-            for distiller in self.distillers:
+            for distiller, student, teacher in zip(self.distillers, students, teachers):
                 for name, factor in distiller.student_loss_scales.items():
                     if name not in losses:
                         raise KeyError(f'{type(distiller).__name__} scales the student loss '
                                        f'{name!r}, which the student does not return '
                                        f'(it returns {sorted(losses)})')
                     losses[name] = _scale(losses[name], factor)
-                distill_losses = distiller(self._roles(distiller.student_taps, student_out),
-                                           self._roles(distiller.teacher_taps, teacher_out),
-                                           self.teacher)
+                distill_losses = distiller(student, teacher, self.teacher)
                 clash = set(distill_losses) & set(losses)
                 if clash:
                     raise KeyError(f'{type(distiller).__name__} returns losses {sorted(clash)} '
                                    f'that another loss already uses')
                 losses.update(distill_losses)
         return losses
+
+    def student_records(self) -> List[dict]:
+        """Per distiller, ``{role: record}`` of what the student's taps recorded in this step's
+        loss forward (fp32); the taps are cleared."""
+        records = _to_float(self._take(self.student_taps))
+        return [self._roles(distiller.student_taps, records) for distiller in self.distillers]
+
+    def teacher_records(self, batch_inputs: torch.Tensor, students: List[dict]) -> List[dict]:
+        """All the teacher work of a step, under ``no_grad``: backbone and neck on
+        ``batch_inputs`` (N, 3, H, W), then each distiller's ``teacher_forward`` on its
+        ``students`` records (RoIs, say). Returns per distiller ``{role: record}`` (fp32).
+
+        With ``teacher.fp16`` on a GPU all of it runs under fp16 autocast; otherwise the heads
+        run in fp32 like the distill losses.
+        """
+        device = batch_inputs.device.type
+        half = self.teacher_fp16 and device == 'cuda'
+        inputs = self.teacher_input(batch_inputs)
+        if self.teacher_channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        with torch.no_grad():
+            with _fp16_autocast() if half else contextlib.nullcontext():   # else: the step's own
+                self.teacher.extract_feat(inputs)
+            records = _to_float(self._take(self.teacher_taps))
+            teachers = [self._roles(distiller.teacher_taps, records)
+                        for distiller in self.distillers]
+            with _fp16_autocast() if half else torch.autocast(device, enabled=False):
+                for distiller, student, teacher in zip(self.distillers, students, teachers):
+                    teacher.update(_to_float(distiller.teacher_forward(student, teacher,
+                                                                       self.teacher)))
+        return teachers
 
     def parse_losses(self, losses):
         """mmengine's sum of the losses, with the non-finite guard (see ``nonfinite_loss``)."""

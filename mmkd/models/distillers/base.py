@@ -16,7 +16,9 @@ class BaseDistiller(BaseModule):
     backbone and neck recorded (batch of 1), so connectors can be sized from the two models,
     then calls :meth:`forward` every training step with ``{role: record}`` of that step. The
     teacher runs backbone and neck; a distiller that needs more of it (a head on the student's
-    RoIs, say) runs that part itself on ``teacher_model``, under ``no_grad``.
+    RoIs, say) runs that part in :meth:`teacher_forward`, which the DistillDetector calls under
+    ``no_grad`` with the teacher's other work, so that a step's teacher cost is one measurable
+    part (``tools/benchmark.py``).
 
     Attributes:
         student_loss_scales (dict): factors for the student's own losses by name (e.g. the
@@ -39,6 +41,13 @@ class BaseDistiller(BaseModule):
               teacher_model: nn.Module) -> None:
         """Build and check whatever depends on the two models; ``student``/``teacher`` hold what
         the probe recorded (backbone and neck taps only)."""
+
+    def teacher_forward(self, student: dict, teacher: dict,
+                        teacher_model: nn.Module) -> Dict[str, torch.Tensor]:
+        """What this distiller needs of the teacher beyond its taps, given this step's records of
+        both models; run under ``no_grad``, and merged into ``teacher`` before :meth:`forward`.
+        Default: nothing."""
+        return {}
 
     def forward(self, student: dict, teacher: dict,
                 teacher_model: nn.Module) -> Dict[str, torch.Tensor]:

@@ -1,12 +1,29 @@
 """Classification-map KD with online hard mining for dense single-stage heads
 (Jin et al., "Learning Lightweight Face Detector with Knowledge Distillation", ICB 2019)."""
+import functools
+from typing import List, Sequence
+
 import torch
+from mmdet.models.dense_heads import RetinaHead
+from torch import nn
 
 from mmkd.registry import MODELS
 from ..losses import cls_map_kd_loss
 from ..taps import resolve_module
 from .alignment import check_same_anchors
 from .base import BaseDistiller
+
+
+def classification_maps(head: nn.Module, feats: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+    """Per-level (N, A * C, H, W) classification logits of a dense head on per-level features.
+
+    A RetinaHead runs its classification branch only (the regression branch, as costly, is not
+    needed); any other head runs its whole forward, of which the first output is kept.
+    """
+    if type(head).forward_single is RetinaHead.forward_single:
+        return [head.retina_cls(functools.reduce(lambda x, conv: conv(x), head.cls_convs, level))
+                for level in feats]
+    return head(feats)[0]
 
 
 @MODELS.register_module()
@@ -62,11 +79,15 @@ class ClsMapKD(BaseDistiller):
         probs = logits.softmax(dim=-1)
         return probs, 1 - probs[:, -1]                     # foreground = not background
 
-    def forward(self, student, teacher, teacher_model):
-        with torch.no_grad():
-            teacher_maps = teacher_model.get_submodule(self.head_path)(teacher['feats'])[0]
+    def teacher_forward(self, student, teacher, teacher_model):
+        """The teacher head's classification maps on its own neck (see
+        :func:`classification_maps`)."""
+        return dict(maps=classification_maps(teacher_model.get_submodule(self.head_path),
+                                             teacher['feats']))
+
+    def forward(self, student, teacher, teacher_model=None):
         student_probs, student_face = self._probabilities(student['outputs'][0])
-        teacher_probs, teacher_face = self._probabilities(teacher_maps)
+        teacher_probs, teacher_face = self._probabilities(teacher['maps'])
         loss, mined = cls_map_kd_loss(student_probs, teacher_probs, student_face, teacher_face,
                                       self.mode, self.alpha, self.scale, self.beta)
         return dict(loss_cls_map_kd=self.loss_weight * loss, cls_map_kd_mined=mined)

@@ -91,13 +91,17 @@ class RPNKD(_HeadKD):
                 flat.append(score.reshape(-1, 2).flip(-1))
         return torch.cat(flat)
 
-    def forward(self, student, teacher, teacher_model):
+    def teacher_forward(self, student, teacher, teacher_model):
+        """The teacher's RPN on its own neck: per level (N, A*C, H, W) scores, (N, 4A, H, W)
+        deltas."""
+        cls, reg = teacher_model.get_submodule(self.head_path)(teacher['feats'])
+        return dict(cls=cls, reg=reg)
+
+    def forward(self, student, teacher, teacher_model=None):
         student_cls, student_reg = student['outputs']
         labels, label_weights, reg_targets, reg_weights, avg_factor = \
             student['targets']['result'][:5]
-        with torch.no_grad():
-            teacher_cls, teacher_reg = teacher_model.get_submodule(self.head_path)(
-                teacher['feats'])
+        teacher_cls, teacher_reg = teacher['cls'], teacher['reg']
 
         def boxes(maps):
             return torch.cat([m.permute(0, 2, 3, 1).reshape(-1, 4) for m in maps])
@@ -153,16 +157,20 @@ class RoIHeadKD(_HeadKD):
         self.num_classes = heads[0].num_classes
         self._agnostic = [head.reg_class_agnostic for head in heads]
 
-    def forward(self, student, teacher, teacher_model):
+    def teacher_forward(self, student, teacher, teacher_model):
+        """The teacher's box head on the student's sampled RoIs (n of them): (n, C + 1) scores,
+        (n, 4) or (n, 4C) deltas."""
+        out = teacher_model.get_submodule(self.roi_head_path)._bbox_forward(
+            teacher['feats'], student['bbox']['inputs']['rois'])
+        return dict(cls_score=out['cls_score'], bbox_pred=out['bbox_pred'])
+
+    def forward(self, student, teacher, teacher_model=None):
         inputs = student['bbox']['inputs']
         labels, label_weights, reg_targets, _ = student['bbox']['result']['bbox_targets']
-        with torch.no_grad():
-            teacher_out = teacher_model.get_submodule(self.roi_head_path)._bbox_forward(
-                teacher['feats'], inputs['rois'])
         positive = (labels >= 0) & (labels < self.num_classes)
         return self._kd_losses(
-            inputs['cls_score'], teacher_out['cls_score'], bg_index=self.num_classes,
+            inputs['cls_score'], teacher['cls_score'], bg_index=self.num_classes,
             sampled=label_weights > 0,
             student_reg=_gt_class_deltas(inputs['bbox_pred'], labels, self._agnostic[0]),
-            teacher_reg=_gt_class_deltas(teacher_out['bbox_pred'], labels, self._agnostic[1]),
+            teacher_reg=_gt_class_deltas(teacher['bbox_pred'], labels, self._agnostic[1]),
             reg_targets=reg_targets, positive=positive, reg_avg_factor=labels.numel())

@@ -40,14 +40,17 @@ class MaskHeadKD(BaseDistiller):
         same_class_heads(student_model, teacher_model, f'{self.roi_head_path}.mask_head',
                          'MaskHeadKD')
 
-    def forward(self, student, teacher, teacher_model):
-        inputs = student['mask']['inputs']
-        sampling_results = inputs['sampling_results']
-        labels = torch.cat([res.pos_gt_labels for res in sampling_results])
+    def teacher_forward(self, student, teacher, teacher_model):
+        """The teacher's mask head on the student's positive RoIs (n of them): (n, K, H, W)
+        logits."""
+        sampling_results = student['mask']['inputs']['sampling_results']
         pos_rois = bbox2roi([res.pos_priors for res in sampling_results])
-        with torch.no_grad():
-            teacher_preds = teacher_model.get_submodule(self.roi_head_path)._mask_forward(
-                teacher['feats'], pos_rois)['mask_preds'].float()
+        return dict(mask_preds=teacher_model.get_submodule(self.roi_head_path)._mask_forward(
+            teacher['feats'], pos_rois)['mask_preds'])
+
+    def forward(self, student, teacher, teacher_model=None):
+        inputs = student['mask']['inputs']
+        labels = torch.cat([res.pos_gt_labels for res in inputs['sampling_results']])
         loss = soft_mask_bce(_gt_class_masks(inputs['mask_preds'], labels),
-                             _gt_class_masks(teacher_preds, labels), self.temperature)
+                             _gt_class_masks(teacher['mask_preds'], labels), self.temperature)
         return dict(loss_mask_kd=self.loss_weight * loss)
