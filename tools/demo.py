@@ -149,7 +149,7 @@ def main():
     if args.data_root and len(args.task) > 1:
         parser.error('--data-root is for one task at a time')
     if args.quick:
-        args.student_epochs = 1
+        args.teacher_epochs = args.student_epochs = 1
         args.train_images = args.train_images or 16
     started = time.time()
     for name in args.task:
@@ -162,7 +162,7 @@ def run_task(name, args, several=False):
     """Teacher, student and the methods of task ``name``; writes WORK_DIR/results.md and plots."""
     task = TASKS[name]
     methods = [m for m in args.methods or task['default_methods'] if m in task['methods']]
-    teacher_epochs = 1 if args.quick else (args.teacher_epochs or task.get('teacher_epochs', 12))
+    teacher_epochs = args.teacher_epochs or task.get('teacher_epochs', 12)
     work_dir = osp.join(ROOT, 'work_dirs', f'demo_{name}' + ('_quick' if args.quick else ''))
     if args.work_dir:
         work_dir = osp.join(args.work_dir, name) if several else args.work_dir

@@ -72,6 +72,7 @@ class SyntheticCocoDataset(CocoDataset):
     """
 
     GENERATOR_KEYS = ('num_images', 'image_size', 'generator_seed')
+    WRITES_ANN_FILE = True        # a missing ann_file is no error (mmkd.utils.data_check)
 
     def __init__(self, *args, num_images=600, image_size=160, generator_seed=0, **kwargs):
         data_root, ann_file = kwargs.get('data_root') or '', kwargs.get('ann_file', '')

@@ -21,6 +21,8 @@ class VOCCocoDataset(CocoDataset):
     clipped, ignored or dropped is logged.
     """
 
+    WRITES_ANN_FILE = True        # a missing ann_file is no error (mmkd.utils.data_check)
+
     def __init__(self, *args, **kwargs):
         voc_root = (kwargs.get('data_prefix') or {}).get('img', '')
         ann_file = osp.join(kwargs.get('data_root') or '', kwargs.get('ann_file', ''))

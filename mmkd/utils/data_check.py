@@ -58,7 +58,7 @@ def _check_dataset(dataset, key: str) -> None:
 
 
 def _generates_its_data(dataset_type) -> bool:
-    from mmkd.datasets import SyntheticCocoDataset, VOCCocoDataset
+    """Whether the dataset class writes a missing ``ann_file`` itself (``WRITES_ANN_FILE``)."""
     from mmkd.registry import DATASETS
     cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
-    return isinstance(cls, type) and issubclass(cls, (SyntheticCocoDataset, VOCCocoDataset))
+    return getattr(cls, 'WRITES_ANN_FILE', False) is True
