@@ -1,9 +1,12 @@
 """The demo report: its arithmetic on hand-made runs, and tools/demo.py --quick end to end."""
+import importlib.util
 import math
+import os
+import sys
 
 import pytest
 
-from conftest import run_tool
+from conftest import ROOT, run_tool
 from mmkd.apis.report import gap_recovered, mean_sd, results_table
 
 
@@ -32,10 +35,32 @@ def test_results_table_reports_delta_gap_and_seed_spread():
                         'spread) | 6% | 2.0 |')
 
 
+def load_demo():
+    spec = importlib.util.spec_from_file_location('demo', os.path.join(ROOT, 'tools', 'demo.py'))
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    return demo
+
+
+def test_training_slots_share_threads_and_stop_after_a_failure(tmp_path):
+    slots = load_demo().TrainingSlots(jobs=2)
+    threads = max(1, len(os.sched_getaffinity(0)) // 2)
+    show_threads = [sys.executable, '-c', 'import os; print(os.environ["OMP_NUM_THREADS"])']
+    assert slots.run('threads', show_threads, str(tmp_path / 'a')) >= 0
+    assert (tmp_path / 'a' / 'train.out').read_text().strip() == str(threads)
+    with pytest.raises(SystemExit, match=r'broken failed \(exit 3\); its output: .*b/train.out'):
+        slots.run('broken', [sys.executable, '-c', 'raise SystemExit(3)'], str(tmp_path / 'b'))
+    with pytest.raises(SystemExit, match='later: not started after broken failed'):
+        slots.run('later', show_threads, str(tmp_path / 'c'))
+    assert not (tmp_path / 'c').exists()
+
+
 def test_quick_demo_writes_table_and_plots(tmp_path):
     out = run_tool('tools/demo.py', '--task', 'faces', '--quick', '--seeds', '0', '1',
-                   '--work-dir', str(tmp_path / 'demo'), '--data-root', str(tmp_path / 'data'))
+                   '--jobs', '2', '--work-dir', str(tmp_path / 'demo'),
+                   '--data-root', str(tmp_path / 'data'))
     assert 'student + ClsMapKD (seed mining) | 2 |' in out
+    assert (tmp_path / 'demo' / 'student_clskd_seed1' / 'train.out').stat().st_size > 0
     for name in ('results.md', 'map_by_model.png', 'loss_curves.png'):
         assert (tmp_path / 'demo' / name).stat().st_size > 0
     assert (tmp_path / 'demo' / 'student_clskd_seed1').is_dir()

@@ -52,9 +52,10 @@ def write_coco_split(root, split, num_images, draw, classes, seed=0):
     coco = dict(images=images, annotations=annotations,
                 categories=[dict(id=i + 1, name=name) for i, name in enumerate(classes)])
     ann_file = osp.join(root, 'annotations', f'{split}.json')
-    with open(ann_file + '.tmp', 'w') as f:
+    partial = f'{ann_file}.{os.getpid()}.tmp'   # racing writers each write their own
+    with open(partial, 'w') as f:
         json.dump(coco, f)
-    os.replace(ann_file + '.tmp', ann_file)   # the json appears only once the images are all there
+    os.replace(partial, ann_file)   # the json appears only once the images are all there
     return ann_file
 
 

@@ -43,8 +43,9 @@ class VOCCocoDataset(CocoDataset):
                 f'data_prefix.img={voc_root!r} is not a Pascal VOC root with a {split!r} '
                 f'split: no {split_list} (the split is the base name of ann_file={ann_file!r})')
         os.makedirs(osp.dirname(ann_file) or '.', exist_ok=True)
-        _, counts = voc_to_coco(voc_root, split, classes, ann_file + '.tmp')
-        os.replace(ann_file + '.tmp', ann_file)      # racing processes write the same file
+        partial = f'{ann_file}.{os.getpid()}.tmp'   # racing processes write the same content
+        _, counts = voc_to_coco(voc_root, split, classes, partial)
+        os.replace(partial, ann_file)
         print_log(f'converted {voc_root} {split} to {ann_file}: {counts}', logger='current')
 
     @classmethod
