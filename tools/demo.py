@@ -197,9 +197,9 @@ def main():
                         help='smoke run: 1 epoch each on 16 training images')
     parser.add_argument('--jobs', type=int, default=1,
                         help='training runs at a time (default 1), the CPU threads shared '
-                        'between them; on a CPU machine 2 gets through the report about 1.6x '
-                        'faster. Student runs wait for their teacher; several tasks share the '
-                        'slots')
+                        'between them (on 2 cores, two one-thread BCCD runs got through 1.6x '
+                        'the steps of one two-thread run). Distilled students wait for their '
+                        'teacher; several tasks share the slots')
     parser.add_argument('--report-only', action='store_true',
                         help='rebuild results.md and the plots from the runs in the work dir')
     args = parser.parse_args()
