@@ -117,10 +117,8 @@ class StepRecords:
         self.teachers = self.model.teacher_records(inputs, self.students)
 
     def teacher_backbone_neck(self, inputs, samples):
-        """The teacher's backbone and neck alone, under ``no_grad``."""
-        with torch.no_grad():
-            self.model.teacher.extract_feat(self.model.teacher_input(inputs))
-        self.model._take(self.model.teacher_taps)
+        """The teacher's backbone and neck alone, as the step runs them."""
+        self.model.teacher_features(inputs)
 
     def distillers(self, inputs, samples):
         """The distillers' own work: connectors and losses, forward and backward, on the

@@ -196,30 +196,38 @@ class DistillDetector(BaseDetector):
         records = _to_float(self._take(self.student_taps))
         return [self._roles(distiller.student_taps, records) for distiller in self.distillers]
 
-    def teacher_records(self, batch_inputs: torch.Tensor, students: List[dict]) -> List[dict]:
-        """All the teacher work of a step, under ``no_grad``: backbone and neck on
-        ``batch_inputs`` (N, 3, H, W), then each distiller's ``teacher_forward`` on its
-        ``students`` records (RoIs, say). Returns per distiller ``{role: record}`` (fp32).
-
-        With ``teacher.fp16`` on a GPU all of it runs under fp16 autocast; otherwise the heads
-        run in fp32 like the distill losses.
-        """
-        device = batch_inputs.device.type
-        half = self.teacher_fp16 and device == 'cuda'
+    def teacher_features(self, batch_inputs: torch.Tensor) -> dict:
+        """The teacher's backbone and neck on ``batch_inputs`` (N, 3, H, W) under ``no_grad``
+        (fp16 autocast with ``teacher.fp16`` on a GPU, channels-last inputs with
+        ``teacher.channels_last``); returns ``{tap name: record}`` (fp32), the taps cleared."""
         inputs = self.teacher_input(batch_inputs)
         if self.teacher_channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         with torch.no_grad():
-            with _fp16_autocast() if half else contextlib.nullcontext():   # else: the step's own
-                self.teacher.extract_feat(inputs)
-            records = _to_float(self._take(self.teacher_taps))
-            teachers = [self._roles(distiller.teacher_taps, records)
-                        for distiller in self.distillers]
-            with _fp16_autocast() if half else torch.autocast(device, enabled=False):
-                for distiller, student, teacher in zip(self.distillers, students, teachers):
-                    teacher.update(_to_float(distiller.teacher_forward(student, teacher,
-                                                                       self.teacher)))
+            with _fp16_autocast() if self._teacher_half(batch_inputs) else contextlib.nullcontext():
+                self.teacher.extract_feat(inputs)       # else: the step's own autocast
+        return _to_float(self._take(self.teacher_taps))
+
+    def teacher_records(self, batch_inputs: torch.Tensor, students: List[dict]) -> List[dict]:
+        """All the teacher work of a step, under ``no_grad``: :meth:`teacher_features`, then
+        each distiller's ``teacher_forward`` on its ``students`` records (RoIs, say). Returns per
+        distiller ``{role: record}`` (fp32).
+
+        With ``teacher.fp16`` on a GPU the heads too run under fp16 autocast; otherwise in fp32
+        like the distill losses.
+        """
+        records = self.teacher_features(batch_inputs)
+        teachers = [self._roles(distiller.teacher_taps, records) for distiller in self.distillers]
+        heads_autocast = (_fp16_autocast() if self._teacher_half(batch_inputs)
+                          else torch.autocast(batch_inputs.device.type, enabled=False))
+        with torch.no_grad(), heads_autocast:
+            for distiller, student, teacher in zip(self.distillers, students, teachers):
+                teacher.update(_to_float(distiller.teacher_forward(student, teacher,
+                                                                   self.teacher)))
         return teachers
+
+    def _teacher_half(self, batch_inputs: torch.Tensor) -> bool:
+        return self.teacher_fp16 and batch_inputs.device.type == 'cuda'
 
     def parse_losses(self, losses):
         """mmengine's sum of the losses, with the non-finite guard (see ``nonfinite_loss``)."""
