@@ -15,6 +15,7 @@ CONFIGS = osp.join(ROOT, 'configs')
 STUDENT_CONFIG = osp.join(CONFIGS, 'frcnn_r18w8_student_shapes.py')
 TEACHER_CONFIG = osp.join(CONFIGS, 'frcnn_r18w32_teacher_shapes.py')
 REVIEWKD_CONFIG = osp.join(CONFIGS, 'reviewkd_frcnn.py')
+MASK_TEACHER_CONFIG = osp.join(CONFIGS, 'maskrcnn_r18w32_teacher_shapes.py')
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +42,13 @@ def teacher_checkpoint(tmp_path_factory):
     return save_fresh_checkpoint(TEACHER_CONFIG, str(tmp_path_factory.mktemp('teacher') / 't.pth'))
 
 
+@pytest.fixture(scope='session')
+def mask_teacher_checkpoint(tmp_path_factory):
+    init_default_scope('mmdet')
+    return save_fresh_checkpoint(MASK_TEACHER_CONFIG,
+                                 str(tmp_path_factory.mktemp('mask_teacher') / 'mask_t.pth'))
+
+
 def distill_model_config(teacher_checkpoint, **overrides):
     cfg = Config.fromfile(REVIEWKD_CONFIG).model
     cfg.teacher.checkpoint = teacher_checkpoint
@@ -57,3 +65,14 @@ def run_tool(*args, cwd=ROOT, env_extra=None, timeout=900):
         pytest.fail(f'{" ".join(args)} exited {proc.returncode}\n{proc.stdout[-4000:]}\n'
                     f'{proc.stderr[-6000:]}')
     return proc.stdout + proc.stderr
+
+
+def real_data(name):
+    """The folder of real data set ``name`` (``bccd``, ``dlib_faces``) in the data root
+    (``$MMKD_DATA_ROOT``, default ``../shared/data``), or skip the test, saying where the set
+    comes from and where to put it."""
+    from mmkd.datasets.real_data import missing_data_message, real_data_path
+    path = real_data_path(name)
+    if not osp.isdir(path):
+        pytest.skip(missing_data_message(name, path))
+    return path

@@ -5,17 +5,20 @@ import os.path as osp
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 
-from conftest import (ROOT, STUDENT_CONFIG, TEACHER_CONFIG, distill_model_config, model_config,
-                      save_fresh_checkpoint)
+from conftest import (REVIEWKD_CONFIG, ROOT, STUDENT_CONFIG, TEACHER_CONFIG, distill_model_config,
+                      model_config, save_fresh_checkpoint)
 from mmkd.registry import MODELS
 from mmkd.utils import check_dataset_files
-from test_cls_map_kd import build_clskd, face_batch
+from test_cls_map_kd import (build_clskd, detector_cls_maps, face_batch, reference_on_maps,
+                             spread_teacher_scores)
 from test_distill_detector import fake_batch
 from test_frcnn_kd import build_hint
+from test_hcl_abf import paper_reviewkd_loss
 
 
 def build(teacher_checkpoint, **overrides):
@@ -136,17 +139,64 @@ def step(model, inputs, samples, optim_wrapper=None):
     return loss, logs
 
 
+def no_gt_expectations(method, model, inputs, samples):
+    """What each method's distill losses must be on a batch without boxes, computed from the
+    two models' own forwards before anything trains: {loss name: value}, a value ``None`` for a
+    term that must be > 0 but has no independent value here (random RoI sampling)."""
+    teacher = model.teacher.detector
+    with torch.no_grad():
+        student_feats = model.student.extract_feat(inputs)
+        teacher_feats = teacher.extract_feat(model.teacher.input(inputs, samples))
+        if method == 'reviewkd':     # features only: the paper's ABF chain and HCL
+            weight = Config.fromfile(REVIEWKD_CONFIG).model.distillers[0].loss_weight
+            return dict(loss_reviewkd=paper_reviewkd_loss(model.distillers[0].abfs,
+                                                          student_feats, teacher_feats, weight))
+        if method == 'hint':
+            # gamma * mean over levels of MSE(conv1x1(V), Z); the soft labels still apply to the
+            # sampled (all negative) anchors and RoIs; no positive, so no regression term.
+            hint = torch.stack([
+                F.mse_loss(F.conv2d(s, adapter[0].weight, adapter[0].bias), t)
+                for adapter, s, t in zip(model.distillers[0].adapters, student_feats,
+                                         teacher_feats)]).mean()
+            return dict(loss_hint=0.5 * hint, loss_rpn_kd_cls=None, loss_rcnn_kd_cls=None,
+                        loss_rpn_kd_reg=0.0, loss_rcnn_kd_reg=0.0)
+    student_maps, teacher_maps = detector_cls_maps(model, inputs, samples)
+    expected, _ = reference_on_maps(student_maps, teacher_maps,
+                                    model.student.bbox_head.num_base_priors, True, 'seed')
+    return dict(loss_cls_map_kd=expected)     # the rule never reads boxes
+
+
 @pytest.mark.parametrize('method', ['reviewkd', 'hint', 'clskd'])
 def test_a_batch_without_gt_boxes_trains(method, teacher_checkpoint, tmp_path):
+    torch.manual_seed(0)         # the students' (and fresh teachers') initial weights
     if method == 'clskd':
         model, (inputs, samples) = build_clskd(tmp_path), face_batch()
+        spread_teacher_scores(model.teacher.detector)
     else:
         model = build(teacher_checkpoint) if method == 'reviewkd' else build_hint(teacher_checkpoint)
         inputs, samples = fake_batch()
+    samples = without_gt(samples)
+    model.train()
+    expected = no_gt_expectations(method, model, inputs, samples)
+
+    losses = model.loss(inputs, samples)
+    for name, value in expected.items():
+        if value is None:
+            assert losses[name].item() > 0, name
+        elif float(value) == 0:
+            assert losses[name].item() == 0, name
+        else:
+            assert float(value) > 0
+            assert losses[name].item() == pytest.approx(float(value), rel=1e-4), name
+    distill = sum(losses[name] for name in expected)
+    distill.backward()               # the distill losses alone reach the student, not the teacher
+    neck_grad = model.student.neck.fpn_convs[0].conv.weight.grad
+    assert neck_grad is not None and neck_grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.teacher.parameters())
+    model.zero_grad()
+
     before = {k: v.clone() for k, v in model.student.state_dict().items()}
-    loss, logs = step(model, inputs, without_gt(samples))
-    assert torch.isfinite(loss)
-    assert all(torch.isfinite(v).all() for k, v in logs.items()), logs
+    step(model, inputs, samples)
     changed = [k for k, v in model.student.state_dict().items()
                if v.is_floating_point() and not torch.equal(v, before[k])]
     assert changed, 'the step moved nothing'

@@ -1,16 +1,33 @@
-"""Real data: the BCCD configs distil an ImageNet-pretrained MobileNetV2 student on BCCD."""
+"""Real data: the BCCD configs distil an ImageNet-pretrained MobileNetV2 student on BCCD, which
+they, the tools and the tests find in the data root ($MMKD_DATA_ROOT, default ../shared/data)."""
+import os
 import os.path as osp
 import re
+import subprocess
+import sys
 
-import pytest
+from mmengine.config import Config
 
-from conftest import CONFIGS, run_tool, save_fresh_checkpoint
+from conftest import CONFIGS, ROOT, real_data, run_tool, save_fresh_checkpoint
+from mmkd.datasets.real_data import DATA_ROOT_ENV, real_data_path
+from mmkd.utils import load_run_config
 
-BCCD = osp.join(osp.dirname(CONFIGS), '..', 'shared', 'data', 'bccd')
+BCCD_CONFIGS = ('frcnn_mv2_teacher_bccd.py', 'frcnn_mv2_student_bccd.py',
+                'hint_frcnn_mv2_bccd.py', 'reviewkd_frcnn_mv2_bccd.py')
+SPLITS = ('train', 'val', 'test')
+ONE_IMAGE_VOC = """<annotation><filename>a.jpg</filename>
+<size><width>640</width><height>480</height><depth>3</depth></size>
+<object><name>RBC</name><difficult>0</difficult>
+  <bndbox><xmin>11</xmin><ymin>21</ymin><xmax>111</xmax><ymax>121</ymax></bndbox></object>
+</annotation>"""
 
 
-@pytest.mark.skipif(not osp.isdir(BCCD), reason='../shared/data/bccd is not on this machine')
+def voc_roots(cfg):
+    return [cfg[f'{split}_dataloader'].dataset.data_prefix.img for split in SPLITS]
+
+
 def test_hint_kd_trains_and_validates_on_bccd(tmp_path):
+    bccd = real_data('bccd')
     teacher = save_fresh_checkpoint(osp.join(CONFIGS, 'frcnn_mv2_teacher_bccd.py'),
                                     str(tmp_path / 'teacher.pth'))
     options = ['train_cfg.max_epochs=1', 'train_dataloader.batch_size=2',
@@ -20,7 +37,8 @@ def test_hint_kd_trains_and_validates_on_bccd(tmp_path):
         options.append(f'{split}_dataloader.dataset.ann_file={tmp_path}/{split}.json')
     options += [f'{split}_evaluator.ann_file={tmp_path}/{split}.json' for split in ('val', 'test')]
     log = run_tool('tools/train.py', osp.join(CONFIGS, 'hint_frcnn_mv2_bccd.py'), '--work-dir',
-                   str(tmp_path / 'run'), '--cfg-options', *options)
+                   str(tmp_path / 'run'), '--cfg-options', *options,
+                   env_extra={DATA_ROOT_ENV: osp.dirname(bccd)})
     assert 'Loads checkpoint by imagenet backend from path: mmkd://imagenet/mobilenet_v2' in log
     assert re.search(r"converted .*bccd/? train to .*train.json: \{'boxes': 2804, "
                      r"'dropped_empty_box': 1, 'images': 205\}", log)
@@ -28,3 +46,53 @@ def test_hint_kd_trains_and_validates_on_bccd(tmp_path):
                  'loss_rcnn_kd_reg'):
         assert re.search(term + r': \d+\.\d+', log), term
     assert 'coco/bbox_mAP:' in log
+
+
+def test_bccd_configs_read_bccd_in_the_data_root(monkeypatch, tmp_path):
+    monkeypatch.delenv(DATA_ROOT_ENV, raising=False)
+    default = voc_roots(Config.fromfile(osp.join(CONFIGS, 'hint_frcnn_mv2_bccd.py')))
+    assert default == ['../shared/data/bccd/'] * 3
+    assert osp.normpath(osp.join(ROOT, default[0])) == real_data_path('bccd')   # run from ROOT
+    monkeypatch.setenv(DATA_ROOT_ENV, str(tmp_path))
+    for config in BCCD_CONFIGS:
+        assert voc_roots(Config.fromfile(osp.join(CONFIGS, config))) == [f'{tmp_path}/bccd/'] * 3
+    assert real_data_path('bccd') == str(tmp_path / 'bccd')
+
+
+def test_data_prefix_keys_point_a_bccd_run_at_another_copy(tmp_path):
+    """The keys the config names (and demo --data-root sets) reach the datasets; voc_root does
+    not, as mmengine substitutes it when the file is parsed."""
+    from mmkd.registry import DATASETS
+    copy = tmp_path / 'my_bccd'
+    (copy / 'Annotations').mkdir(parents=True)
+    (copy / 'ImageSets' / 'Main').mkdir(parents=True)
+    (copy / 'Annotations' / 'a.xml').write_text(ONE_IMAGE_VOC)
+    (copy / 'ImageSets' / 'Main' / 'train.txt').write_text('a\n')
+    config = osp.join(CONFIGS, 'hint_frcnn_mv2_bccd.py')
+    options = {f'{split}_dataloader.dataset.data_prefix.img': f'{copy}/' for split in SPLITS}
+    options['train_dataloader.dataset.ann_file'] = str(tmp_path / 'train.json')
+    cfg = load_run_config(config, options)
+    assert voc_roots(cfg) == [f'{copy}/'] * 3
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    assert len(dataset) == 1
+    assert dataset.get_data_info(0)['img_path'] == str(copy / 'JPEGImages' / 'a.jpg')
+    assert f'{copy}/' not in voc_roots(load_run_config(config, {'voc_root': f'{copy}/'}))
+
+
+def test_demo_stops_on_a_missing_bccd_root_saying_where_bccd_comes_from(tmp_path):
+    source = ('copy the BCCD/ folder (Annotations/, ImageSets/Main/, JPEGImages/) of '
+              'https://github.com/Shenggan/BCCD_Dataset (MIT licence) there, ')
+    cases = ((['--data-root', str(tmp_path / 'none')], {},
+              f'at --data-root {tmp_path}/none: {source}or point --data-root at a copy'),
+             ([], {DATA_ROOT_ENV: str(tmp_path)},
+              f'at {tmp_path}/bccd: {source}or set {DATA_ROOT_ENV} to a folder that holds bccd/, '
+              f'or pass --data-root VOC_ROOT'))
+    for args, env, message in cases:
+        proc = subprocess.run([sys.executable, 'tools/demo.py', '--task', 'bccd', '--quick',
+                               '--work-dir', str(tmp_path / 'demo'), *args], cwd=ROOT,
+                              env=dict(os.environ, **env), capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert proc.stderr.strip().splitlines()[-1] == \
+            f'--task bccd: no BCCD blood-cell detection set {message}'
+    assert not (tmp_path / 'demo').exists()       # stopped before any run

@@ -24,14 +24,67 @@ def seed_mode(teacher_logits, student_logits):
     return cls_map_kd_loss(p_s, p_t, p_s[..., 1], p_t[..., 1], mode='seed')
 
 
+def reference_adaptive_kd_loss(teacher_output, student_output, alpha=50.0):
+    """The reference code with METHODS.md's adaptive mask |p_s - p_t| > T(p_t) instead of
+    p_t > T(p_t)."""
+    teacher_output = F.softmax(teacher_output, dim=-1)
+    student_output = F.softmax(student_output, dim=-1)
+    threshold = 16.2 * torch.pow(torch.abs(teacher_output[:, :, 1] - 0.5), 6.4)
+    mask = (student_output[:, :, 1] - teacher_output[:, :, 1]).abs() > threshold
+    return F.mse_loss(teacher_output[mask], student_output[mask]) * alpha
+
+
+def reference_mask(teacher_output, student_output, mode):
+    """Which rows the reference rule mimics, on (..., 2) logits (background, face)."""
+    p_t = F.softmax(teacher_output, dim=-1)[..., 1]
+    threshold = 16.2 * torch.pow(torch.abs(p_t - 0.5), 6.4)
+    if mode == 'seed':
+        return p_t > threshold
+    return (F.softmax(student_output, dim=-1)[..., 1] - p_t).abs() > threshold
+
+
+def two_way_rows(level_map, num_anchors, sigmoid):
+    """One level's (N, A * C, H, W) logits -> (N, A, K, H, W, 2) logits in the reference's
+    layout (background, face) per row.
+
+    Softmax head (mmdet channel order: class, background; C = 2): one row per anchor (K = 1),
+    flipped. Sigmoid head (C classes): one row per anchor and class (K = C), its 2-way view
+    [0, z], as softmax([0, z]) = [1 - sigmoid(z), sigmoid(z)].
+    """
+    n, _, h, w = level_map.shape
+    per_anchor = level_map.reshape(n, num_anchors, -1, h, w)
+    if sigmoid:
+        return torch.stack([torch.zeros_like(per_anchor), per_anchor], dim=-1)
+    return per_anchor.permute(0, 1, 3, 4, 2).flip(-1).unsqueeze(2)
+
+
+def reference_on_maps(student_maps, teacher_maps, num_anchors, sigmoid, mode, alpha=50.0):
+    """The reference rule on per-level classification maps of a dense head: (loss, mask per
+    level in (N, A, K, H, W))."""
+    s_rows = [two_way_rows(m, num_anchors, sigmoid) for m in student_maps]
+    t_rows = [two_way_rows(m, num_anchors, sigmoid) for m in teacher_maps]
+    n = student_maps[0].shape[0]
+    s_all = torch.cat([r.reshape(n, -1, 2) for r in s_rows], dim=1)
+    t_all = torch.cat([r.reshape(n, -1, 2) for r in t_rows], dim=1)
+    reference = reference_kd_loss if mode == 'seed' else reference_adaptive_kd_loss
+    masks = [reference_mask(t, s, mode) for s, t in zip(s_rows, t_rows)]
+    return reference(t_all, s_all, alpha), masks
+
+
+def mined_fraction(masks):
+    return sum(int(m.sum()) for m in masks) / sum(m.numel() for m in masks)
+
+
 @pytest.mark.parametrize('shape', [(1, 7, 2), (2, 100, 2), (4, 1000, 2)])
 def test_seed_mode_equals_reference_code(shape):
     torch.manual_seed(sum(shape))
     teacher, student = torch.randn(shape) * 3, torch.randn(shape) * 3
     expected = reference_kd_loss(teacher, student)
     loss, fraction = seed_mode(teacher, student)
-    assert torch.isfinite(expected) and 0 < fraction < 1
+    mask = reference_mask(teacher, student, 'seed')
+    assert 0 < mask.sum() < mask.numel()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6, abs=1e-7)
+    assert fraction.item() == pytest.approx(mask.sum().item() / mask.numel(), rel=1e-6)
 
 
 def test_seed_mode_detaches_teacher_and_empty_selection_is_zero():
@@ -45,10 +98,29 @@ def test_seed_mode_detaches_teacher_and_empty_selection_is_zero():
     assert teacher.grad is None
 
 
-def test_threshold_shape():
-    p = torch.tensor([0.0, 0.5, 1.0])
-    assert mining_threshold(p).tolist() == pytest.approx([16.2 * 0.5 ** 6.4, 0.0, 16.2 * 0.5 ** 6.4])
-    assert 16.2 * 0.5 ** 6.4 == pytest.approx(0.192, abs=1e-3)
+@pytest.mark.parametrize('scale, beta', [(16.2, 6.4), (10.0, 3.0)])
+def test_mining_threshold_is_the_formula_on_random_probabilities(scale, beta):
+    torch.manual_seed(3)
+    p = torch.cat([torch.rand(1000), torch.tensor([0.0, 0.5, 1.0])])
+    expected = [scale * abs(x - 0.5) ** beta for x in p.tolist()]
+    assert mining_threshold(p, scale, beta).tolist() == pytest.approx(expected, rel=1e-5,
+                                                                      abs=1e-12)
+
+
+def test_seed_rule_is_one_cut_near_0_0715():
+    """p > 16.2 |p - 0.5|^6.4 holds exactly above the root of p = 16.2 (0.5 - p)^6.4 in
+    (0, 0.5) (found here by bisection): the rule keeps positives and uncertain anchors and
+    drops easy negatives."""
+    low, high = 0.0, 0.5
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if mid <= 16.2 * (0.5 - mid) ** 6.4 else (low, mid)
+    assert high == pytest.approx(0.0715, abs=5e-4)
+    p = torch.linspace(0, 1, 20001, dtype=torch.float64)
+    p = p[(p - high).abs() > 1e-6]           # no grid point on the cut itself
+    _, fraction = cls_map_kd_loss(p[:, None], p[:, None], p, p, mode='seed')
+    # (one grid point is 5e-5 of the total; the fraction is a float32 mean)
+    assert fraction.item() == pytest.approx((p > high).double().mean().item(), abs=1e-6)
 
 
 def test_adaptive_mode_selects_disagreements_above_threshold():
@@ -77,9 +149,11 @@ import os.path as osp  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
 from conftest import ROOT, model_config, save_fresh_checkpoint  # noqa: E402
-from mmkd.datasets import dlib_xml_to_coco, wider_face_to_coco  # noqa: E402
+from mmkd.datasets import wider_face_to_coco  # noqa: E402
+from mmkd.models.distillers import ClsMapKD  # noqa: E402
 from mmkd.registry import MODELS  # noqa: E402
 from test_distill_detector import fake_batch  # noqa: E402
+from test_hcl_abf import paper_reviewkd_loss  # noqa: E402
 
 FACE_TEACHER = osp.join(ROOT, 'configs', 'retinanet_r18w32_teacher_faces.py')
 CLSKD_CONFIG = osp.join(ROOT, 'configs', 'clskd_retinanet_face.py')
@@ -109,46 +183,118 @@ def build_clskd(tmp_path, softmax=False, teacher_update=None, **distiller):
     return MODELS.build(cfg)
 
 
+# Heads as (num_classes, sigmoid): the reference's one-class softmax head, a one-class sigmoid
+# head, and a two-class sigmoid head (each anchor and class its own 2-way row).
+HEADS = dict(softmax=(1, False), sigmoid=(1, True), sigmoid_two_classes=(2, True))
+NUM_ANCHORS = 9                  # RetinaHead's default anchors: 3 scales x 3 ratios
+
+
+def models_with_heads(num_classes, sigmoid):
+    """Student and teacher stand-ins holding only a RetinaHead, for ClsMapKD.setup."""
+    from mmdet.models.dense_heads import RetinaHead
+    models = []
+    for _ in range(2):
+        model = torch.nn.Module()
+        model.bbox_head = RetinaHead(num_classes=num_classes, in_channels=4, stacked_convs=1,
+                                     feat_channels=4,
+                                     **({} if sigmoid else dict(loss_cls=SOFTMAX_CLS)))
+        models.append(model)
+    return models
+
+
+@pytest.mark.parametrize('mode', ['seed', 'adaptive'])
+@pytest.mark.parametrize('head', list(HEADS))
+def test_distiller_is_the_reference_rule_on_known_maps(head, mode):
+    """Per-level maps as the heads give them -> the reference rule on the 2-way rows: the loss,
+    the fraction mined, and a gradient on exactly the mined anchors of the student only."""
+    num_classes, sigmoid = HEADS[head]
+    distiller = ClsMapKD(mode=mode, loss_weight=0.5)
+    distiller.setup({}, {}, *models_with_heads(num_classes, sigmoid))
+    channels = NUM_ANCHORS * (num_classes if sigmoid else num_classes + 1)
+    sizes = ((6, 5), (3, 3))
+    torch.manual_seed(0)
+    s_maps = [(torch.randn(2, channels, h, w) * 3).requires_grad_() for h, w in sizes]
+    t_maps = [(torch.randn(2, channels, h, w) * 3).requires_grad_() for h, w in sizes]
+    reg_maps = [torch.zeros(2, 4 * NUM_ANCHORS, h, w) for h, w in sizes]
+
+    out = distiller(dict(outputs=(s_maps, reg_maps)), dict(maps=t_maps))
+    expected, masks = reference_on_maps(s_maps, t_maps, NUM_ANCHORS, sigmoid, mode)
+    rows = sum(m.numel() for m in masks)
+    assert rows == 2 * (30 + 9) * NUM_ANCHORS * (num_classes if sigmoid else 1)
+    assert 0 < sum(int(m.sum()) for m in masks) < rows
+    assert out['loss_cls_map_kd'].item() == pytest.approx(0.5 * expected.item(), rel=1e-5)
+    assert out['cls_map_kd_mined'].item() == pytest.approx(mined_fraction(masks), rel=1e-6)
+
+    out['loss_cls_map_kd'].backward()
+    assert all(t.grad is None for t in t_maps)
+    for s_map, mask in zip(s_maps, masks):          # mask (N, A, K, H, W)
+        n, _, h, w = s_map.shape
+        grad = s_map.grad.reshape(n, NUM_ANCHORS, -1, h, w)
+        has_grad = grad != 0 if sigmoid else (grad != 0).any(dim=2, keepdim=True)
+        assert torch.equal(has_grad, mask)
+
+
+def spread_teacher_scores(teacher):
+    """A fresh RetinaNet scores every anchor alike (the prior-probability bias). Give the
+    teacher's classifier random weights, scaled and shifted so that its logits on the face batch
+    have mean 0 and std 3: the rule then keeps some anchors and drops others."""
+    head = teacher.bbox_head
+    torch.manual_seed(1)
+    with torch.no_grad():
+        head.retina_cls.weight.normal_()
+        head.retina_cls.bias.zero_()
+        logits = torch.cat([m.flatten() for m in head(teacher.extract_feat(face_batch()[0]))[0]])
+        head.retina_cls.weight.mul_(3 / logits.std())
+        head.retina_cls.bias.fill_(-3 * logits.mean().item() / logits.std().item())
+        if not head.use_sigmoid_cls:      # (face, background) per anchor: favour background
+            head.retina_cls.bias.view(-1, 2)[:, 1] += 2
+
+
+def detector_cls_maps(model, inputs, samples):
+    """Both classification maps by plain mmdet forwards (student in its train mode, teacher on
+    its own normalisation of the batch)."""
+    teacher = model.teacher.detector
+    with torch.no_grad():
+        student_maps = model.student.bbox_head(model.student.extract_feat(inputs))[0]
+        teacher_maps = teacher.bbox_head(teacher.extract_feat(model.teacher.input(inputs,
+                                                                                  samples)))[0]
+    return student_maps, teacher_maps
+
+
 @pytest.mark.parametrize('softmax', [False, True], ids=['sigmoid', 'softmax'])
 @pytest.mark.parametrize('mode', ['seed', 'adaptive'])
-def test_sigmoid_and_softmax_heads_train_with_finite_losses(tmp_path, softmax, mode):
+def test_cls_map_kd_in_a_face_detector_is_the_rule_and_trains_the_students_classifier(
+        tmp_path, softmax, mode):
+    torch.manual_seed(0)         # the students' (and fresh teachers') initial weights
     model = build_clskd(tmp_path, softmax=softmax, mode=mode).train()
-    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01)
-    inputs, samples = face_batch()
-    for _ in range(2):
-        loss, logs = model.parse_losses(model.loss(inputs, samples))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        assert torch.isfinite(loss) and torch.isfinite(logs['loss_cls_map_kd'])
-        assert 0 <= logs['cls_map_kd_mined'].item() <= 1      # logged, not added to the loss
-    assert model.distillers[0].sigmoid is not softmax
-
-
-def test_seed_mode_of_the_distiller_is_the_reference_on_softmax_heads(tmp_path):
-    model = build_clskd(tmp_path, softmax=True)
     distiller = model.distillers[0]
-    torch.manual_seed(0)
-    s_maps = [torch.randn(2, 6, 5, 5) * 3]   # 3 anchors x (face, background)
-    t_maps = [torch.randn(2, 6, 5, 5) * 3]
-    student_probs, student_face = distiller._probabilities(s_maps)
-    teacher_probs, teacher_face = distiller._probabilities(t_maps)
-
-    def reference_layout(maps):   # (N, M, 2) logits with face at index 1, as the seed code has
-        return maps[0].permute(0, 2, 3, 1).reshape(2, -1, 2).flip(-1)
-
-    expected = reference_kd_loss(reference_layout(t_maps), reference_layout(s_maps))
-    loss, _ = cls_map_kd_loss(student_probs, teacher_probs, student_face, teacher_face)
-    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
-
-
-def test_dlib_xml_converter_on_real_faces():
-    coco, counts = dlib_xml_to_coco(osp.join(ROOT, '..', 'shared', 'data', 'dlib_faces',
-                                             'testing.xml'))
-    assert len(coco['annotations']) == 25 and counts['faces'] == 25
-    assert len(coco['images']) == counts['images'] == 5
-    first = coco['annotations'][0]
-    assert first['bbox'] == [274.0, 181.0, 52.0, 53.0] and first['category_id'] == 1
+    assert distiller.sigmoid is not softmax
+    spread_teacher_scores(model.teacher.detector)
+    head = model.student.bbox_head
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    inputs, samples = face_batch()
+    values, fractions = [], []
+    for step in range(3):
+        student_maps, teacher_maps = detector_cls_maps(model, inputs, samples)
+        expected, masks = reference_on_maps(student_maps, teacher_maps, head.num_base_priors,
+                                            not softmax, mode)
+        assert 0 < mined_fraction(masks) < 1
+        losses = model.loss(inputs, samples)
+        loss = losses['loss_cls_map_kd']
+        assert loss.item() == pytest.approx(expected.item(), rel=1e-4)
+        assert losses['cls_map_kd_mined'].item() == pytest.approx(mined_fraction(masks),
+                                                                  rel=1e-6)
+        optimizer.zero_grad()
+        loss.backward()                  # the distill loss alone
+        assert head.retina_cls.weight.grad.abs().sum() > 0
+        assert head.retina_reg.weight.grad is None           # the regression map is not mimicked
+        assert all(p.grad is None for p in model.teacher.parameters())
+        optimizer.step()
+        values.append(loss.item())
+        fractions.append(losses['cls_map_kd_mined'].item())
+    if mode == 'seed':       # the mask reads the teacher only: fixed anchors, an MSE that descends
+        assert fractions[0] == fractions[1] == fractions[2]
+        assert values[0] > values[1] > values[2]
 
 
 def test_wider_face_converter_on_a_hand_written_sample(tmp_path):
@@ -172,23 +318,38 @@ def test_wider_face_converter_on_a_hand_written_sample(tmp_path):
 
 
 def test_reviewkd_on_a_retinanet_neck(tmp_path):
-    """ReviewKD needs nothing but a neck returning levels: RetinaNet (P2-P6) as Faster R-CNN."""
+    """ReviewKD needs nothing but a neck returning levels: on RetinaNet's P2-P6 its loss is the
+    paper's ABF chain and HCL on the two necks, with gradients into the student's neck and the
+    connectors, none into the teacher."""
     build_clskd(tmp_path)       # writes the face teacher's config and checkpoint
     cfg = Config.fromfile(CLSKD_CONFIG).model
     cfg.teacher = dict(config=str(tmp_path / 'face_teacher.py'),
                        checkpoint=str(tmp_path / 'face_teacher.pth'))
-    cfg.distillers = [dict(type='ReviewKD', loss_weight=1.0)]
+    cfg.distillers = [dict(type='ReviewKD', loss_weight=1.3)]
     model = MODELS.build(cfg).train()
-    assert [abf.project[0].out_channels for abf in model.distillers[0].abfs] == [64] * 5
-    loss = model.loss(*face_batch())['loss_reviewkd']
-    assert torch.isfinite(loss) and loss.item() > 0
+    abfs = model.distillers[0].abfs
+    assert [abf.project[0].out_channels for abf in abfs] == [64] * 5
+    inputs, samples = face_batch()
+    loss = model.loss(inputs, samples)['loss_reviewkd']
+    teacher = model.teacher.detector
+    with torch.no_grad():
+        student_feats = model.student.extract_feat(inputs)
+        teacher_feats = teacher.extract_feat(model.teacher.input(inputs, samples))
+        expected = paper_reviewkd_loss(abfs, student_feats, teacher_feats, 1.3)
+    assert len(student_feats) == 5
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-4)
+    loss.backward()
+    assert model.student.neck.fpn_convs[0].conv.weight.grad.abs().sum() > 0
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in abfs.parameters())
+    assert model.student.bbox_head.retina_cls.weight.grad is None
+    assert all(p.grad is None for p in model.teacher.parameters())
 
 
 def test_teacher_runs_only_the_classification_branch(tmp_path):
     """The teacher's RetinaHead skips its regression branch; its maps equal the full forward's."""
     from mmkd.models.distillers.cls_map_kd import classification_maps
     model = build_clskd(tmp_path)
-    head = model.teacher.bbox_head
+    head = model.teacher.detector.bbox_head
     calls = []
     head.reg_convs[0].register_forward_hook(lambda *args: calls.append('reg'))
     feats = [torch.randn(2, 64, size, size) for size in (16, 8, 4, 2, 1)]

@@ -4,6 +4,7 @@ import pickle
 import pytest
 import torch
 from mmdet.structures import DetDataSample
+from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.structures import InstanceData
 
@@ -32,7 +33,7 @@ def fake_batch(batch=2, size=64):
 
 
 def teacher_state(model):
-    return {k: v.clone() for k, v in model.teacher.state_dict().items()}
+    return {k: v.clone() for k, v in model.teacher.detector.state_dict().items()}
 
 
 def train_steps(model, steps=2):
@@ -73,15 +74,15 @@ def test_teacher_weights_come_from_its_checkpoint(teacher_checkpoint):
     model = build(teacher_checkpoint)
     model.init_weights()       # the runner calls this; it must not re-initialise the teacher
     saved = torch.load(teacher_checkpoint, weights_only=True)['state_dict']
-    loaded = model.teacher.state_dict()
+    loaded = model.teacher.detector.state_dict()
     assert all(torch.equal(saved[k], loaded[k]) for k in saved)
 
 
 def test_predict_is_the_student_alone(teacher_checkpoint):
     model = build(teacher_checkpoint).eval()
     calls = []
-    model.teacher.register_forward_pre_hook(lambda *a: calls.append(1))
-    model.teacher.backbone.register_forward_pre_hook(lambda *a: calls.append(1))
+    model.teacher.detector.register_forward_pre_hook(lambda *a: calls.append(1))
+    model.teacher.detector.backbone.register_forward_pre_hook(lambda *a: calls.append(1))
     inputs, samples = fake_batch()
     with torch.no_grad():
         results = model.predict(inputs, samples)
@@ -97,9 +98,10 @@ def test_teacher_gets_its_own_normalisation(teacher_checkpoint, tmp_path):
                                                    checkpoint=teacher_checkpoint))
     raw = torch.rand(1, 3, 32, 32) * 255                   # as loaded: BGR, 0..255
     student_in = model.data_preprocessor({'inputs': [raw[0].clone()]}, False)['inputs']
-    teacher_own = model.teacher.data_preprocessor({'inputs': [raw[0].clone()]}, False)['inputs']
-    assert not model.teacher_input.identity
-    assert torch.allclose(model.teacher_input(student_in), teacher_own, atol=1e-4)
+    teacher_own = model.teacher.detector.data_preprocessor({'inputs': [raw[0].clone()]},
+                                                           False)['inputs']
+    assert not model.teacher.input.identity
+    assert torch.allclose(model.teacher.input(student_in), teacher_own, atol=1e-4)
 
 
 @MODELS.register_module(force=True)
@@ -109,8 +111,8 @@ class NeckToHeadKD(BaseDistiller):
     def __init__(self, **kwargs):
         super().__init__(dict(feats='neck'), dict(rpn='rpn_head'), **kwargs)
 
-    def forward(self, student, teacher, teacher_model):
-        return dict(loss_user_kd=sum(f.mean() for f in student['feats']) * 0)
+    def loss(self, student_records, teacher_records):
+        return dict(loss_user_kd=sum(f.mean() for f in student_records['feats']) * 0)
 
 
 def test_user_distiller_and_tap_that_recorded_nothing(teacher_checkpoint):
@@ -134,7 +136,7 @@ def test_trusted_teacher_checkpoint_is_an_explicit_opt_in(teacher_checkpoint, tm
     with pytest.warns(UserWarning, match='runs whatever code the file names'):
         model = build(str(path), teacher=dict(config=TEACHER_CONFIG, checkpoint=str(path),
                                               trust_checkpoint=True))
-    assert torch.equal(model.teacher.state_dict()['backbone.conv1.weight'],
+    assert torch.equal(model.teacher.detector.state_dict()['backbone.conv1.weight'],
                        checkpoint['state_dict']['backbone.conv1.weight'])
 
 
@@ -163,12 +165,12 @@ def test_teacher_channels_last_and_fp16_switches(teacher_checkpoint):
                                                       checkpoint=teacher_checkpoint,
                                                       channels_last=True, fp16=True))
     switched.load_state_dict(plain.state_dict())
-    weight = switched.teacher.backbone.conv1.weight
+    weight = switched.teacher.detector.backbone.conv1.weight
     assert weight.is_contiguous(memory_format=torch.channels_last)
-    assert not plain.teacher.backbone.conv1.weight.is_contiguous(
+    assert not plain.teacher.detector.backbone.conv1.weight.is_contiguous(
         memory_format=torch.channels_last)
     seen = {}
-    switched.teacher.backbone.conv1.register_forward_hook(
+    switched.teacher.detector.backbone.conv1.register_forward_hook(
         lambda module, args, out: seen.update(channels_last=args[0].is_contiguous(
             memory_format=torch.channels_last)))
     inputs, samples = fake_batch()
@@ -179,3 +181,127 @@ def test_teacher_channels_last_and_fp16_switches(teacher_checkpoint):
     assert seen['channels_last']
     assert losses['loss_reviewkd'].item() == pytest.approx(expected['loss_reviewkd'].item(),
                                                            rel=1e-4)
+
+
+def mask_batch():
+    """:func:`fake_batch` with a mask for each box."""
+    from mmdet.structures.mask import BitmapMasks
+    inputs, samples = fake_batch()
+    for sample in samples:
+        masks = torch.zeros(2, 64, 64, dtype=torch.uint8)
+        masks[0, 4:30, 4:30] = 1
+        masks[1, 24:50, 20:60] = 1
+        sample.gt_instances.masks = BitmapMasks(masks.numpy(), 64, 64)
+    return inputs, samples
+
+
+def roi_kd_models(teacher_checkpoint, mask_teacher_checkpoint, **teacher_switches):
+    """The hint config (RoIHeadKD) and the mask KD config (MaskHeadKD), teacher switches set."""
+    from test_frcnn_kd import HINT_CONFIG
+    from test_mask_kd import MASK_KD_CONFIG
+    models = []
+    for config, checkpoint in ((HINT_CONFIG, teacher_checkpoint),
+                               (MASK_KD_CONFIG, mask_teacher_checkpoint)):
+        cfg = Config.fromfile(config).model
+        cfg.teacher.update(checkpoint=checkpoint, **teacher_switches)
+        models.append(MODELS.build(cfg))
+    return models
+
+
+def test_channels_last_teacher_gives_the_same_roi_and_mask_kd_losses(teacher_checkpoint,
+                                                                     mask_teacher_checkpoint):
+    """mmcv's RoIAlign reads plain NCHW memory: a channels-last teacher's maps must reach it
+    contiguous, or the teacher's RoI features (and the KD losses on them) are wrong."""
+    plain = roi_kd_models(teacher_checkpoint, mask_teacher_checkpoint)
+    switched = roi_kd_models(teacher_checkpoint, mask_teacher_checkpoint, channels_last=True)
+    names = (['loss_rcnn_kd_cls', 'loss_rcnn_kd_reg'], ['loss_mask_kd'])
+    for reference, model, loss_names in zip(plain, switched, names):
+        model.load_state_dict(reference.state_dict())
+        assert model.teacher.detector.backbone.conv1.weight.is_contiguous(
+            memory_format=torch.channels_last)
+        inputs, samples = mask_batch()
+        torch.manual_seed(0)
+        expected = reference.train().loss(inputs, samples)
+        torch.manual_seed(0)
+        losses = model.train().loss(inputs, samples)
+        for name in loss_names:
+            assert expected[name].item() > 0, name
+            assert losses[name].item() == pytest.approx(expected[name].item(), rel=1e-5), name
+
+
+TEACHER_PREPROCESSING = dict(
+    caffe=dict(mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0], bgr_to_rgb=False),
+    unit_range=dict(mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, 255.0], bgr_to_rgb=True))
+
+
+@pytest.mark.parametrize('style', list(TEACHER_PREPROCESSING))
+def test_teacher_input_is_what_its_own_preprocessor_makes(teacher_checkpoint, style):
+    """A caffe-style teacher (BGR, std 1), or one that reads RGB in [0, 1], next to a
+    pytorch-style student; two images of different sizes in one batch: the teacher's input
+    equals what its own preprocessor makes of the same images, the padding included (mmdet
+    pads with ``pad_value`` after normalising, so an adapted student padding is not the
+    teacher's)."""
+    teacher_cfg = model_config(TEACHER_CONFIG)
+    teacher_cfg.data_preprocessor.update(pad_size_divisor=32, **TEACHER_PREPROCESSING[style])
+    model = build(teacher_checkpoint, teacher=dict(config=teacher_cfg,
+                                                   checkpoint=teacher_checkpoint))
+    torch.manual_seed(0)
+    images = [torch.rand(3, 40, 64) * 255, torch.rand(3, 64, 48) * 255]   # BGR, 0..255
+    samples = [DetDataSample(metainfo=dict(img_shape=tuple(image.shape[1:])))
+               for image in images]
+    student = model.data_preprocessor({'inputs': [i.clone() for i in images],
+                                       'data_samples': samples}, False)
+    teacher_own = model.teacher.detector.data_preprocessor(
+        {'inputs': [i.clone() for i in images]}, False)['inputs']
+    assert student['inputs'].shape == teacher_own.shape == (2, 3, 64, 64)
+    adapted = model.teacher.input(student['inputs'], student['data_samples'])
+    torch.testing.assert_close(adapted, teacher_own, atol=1e-4, rtol=1e-5)
+
+
+def test_same_normalisation_but_another_pad_value_is_mapped_too(teacher_checkpoint):
+    teacher_cfg = model_config(TEACHER_CONFIG)
+    teacher_cfg.data_preprocessor.pad_value = 7
+    model = build(teacher_checkpoint, teacher=dict(config=teacher_cfg,
+                                                   checkpoint=teacher_checkpoint))
+    inputs = torch.randn(1, 3, 8, 8)
+    sample = DetDataSample(metainfo=dict(img_shape=(5, 6)))
+    adapted = model.teacher.input(inputs, [sample])
+    assert torch.equal(adapted[0, :, :5, :6], inputs[0, :, :5, :6])
+    assert (adapted[0, :, 5:] == 7).all() and (adapted[0, :, :, 6:] == 7).all()
+    assert not torch.equal(adapted, inputs)
+
+
+MODEL_ZOO_TEACHER = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+MODEL_ZOO_STUDENT = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'
+
+
+def test_mmdet_model_zoo_configs_as_teacher_and_student(tmp_path):
+    """mmdet 3.3's own config files, by ``mmdet::`` path, for both models; one step trains."""
+    from mmdet.registry import MODELS as MMDET_MODELS
+    from mmkd.models.teacher import load_model_config
+    checkpoint = str(tmp_path / 'r50.pth')
+    torch.save(dict(state_dict=MMDET_MODELS.build(load_model_config(MODEL_ZOO_TEACHER))
+                    .state_dict()), checkpoint)
+    model = MODELS.build(dict(
+        type='mmkd.DistillDetector', student=MODEL_ZOO_STUDENT,
+        teacher=dict(config=MODEL_ZOO_TEACHER, checkpoint=checkpoint),
+        distillers=[dict(type='mmkd.ReviewKD', student='neck', teacher='neck')]))
+    assert type(model.teacher.detector.backbone).__name__ == 'ResNet'
+    assert model.teacher.detector.backbone.depth == 50 and model.student.backbone.depth == 18
+    assert model.teacher.detector.bbox_head.num_classes == 80
+    inputs, samples = fake_batch()
+    losses = model.train().loss(inputs, samples)
+    losses['loss_reviewkd'].backward()
+    assert losses['loss_reviewkd'].item() > 0
+    assert model.student.neck.fpn_convs[0].conv.weight.grad.abs().sum() > 0
+    with pytest.raises(FileNotFoundError, match="model.teacher.config: 'mmdet::retinanet/"
+                                                "no_such.py' is not a config"):
+        load_model_config('mmdet::retinanet/no_such.py')
+
+
+def test_unknown_teacher_key_is_named(teacher_checkpoint):
+    with pytest.raises(KeyError, match=r"model.teacher has unknown keys \['channel_last'\]; it "
+                                       r"takes \['channels_last', 'checkpoint', 'config', 'fp16', "
+                                       r"'trust_checkpoint'\]"):
+        build(teacher_checkpoint, teacher=dict(config=TEACHER_CONFIG,
+                                               checkpoint=teacher_checkpoint, channel_last=True))

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -52,15 +54,136 @@ def test_hcl_rejects_shape_mismatch():
         hcl_loss(torch.zeros(1, 2, 4, 4), torch.zeros(1, 3, 4, 4))
 
 
-def test_abf_shapes_and_fusion():
-    deepest = ABF(16, 24, 64, fuse=False)
-    out, residual = deepest(torch.randn(2, 16, 4, 4))
-    assert out.shape == (2, 64, 4, 4) and residual.shape == (2, 24, 4, 4)
-    assert deepest.attention is None
-    shallower = ABF(16, 24, 64, fuse=True)
-    out, residual2 = shallower(torch.randn(2, 16, 8, 8), residual)
-    assert out.shape == (2, 64, 8, 8) and residual2.shape == (2, 24, 8, 8)
-    assert shallower.attention.out_channels == 2 and shallower.attention.bias is not None
+# --- ReviewKD written from the paper (Chen et al., CVPR 2021) and its authors' code --------------
+# (METHODS.md section 1). Plain tensor arithmetic with the weights copied out of mmkd's modules,
+# so a wrong wiring, order, interpolation, normalisation or weighting in mmkd changes the number.
+
+def adaptive_pool(x, k):
+    """Adaptive average pooling to k x k by its definition: bin i spans
+    [floor(i * H / k), ceil((i + 1) * H / k)), likewise in width (bins overlap when k does not
+    divide H)."""
+    h, w = x.shape[-2:]
+
+    def bins(size):
+        return [((i * size) // k, -(-((i + 1) * size) // k)) for i in range(k)]
+
+    return torch.stack([torch.stack([x[..., r0:r1, c0:c1].mean(dim=(-2, -1))
+                                     for c0, c1 in bins(w)], dim=-1)
+                        for r0, r1 in bins(h)], dim=-2)
+
+
+def paper_hcl(a, b, pool_sizes=(4, 2, 1)):
+    """HCL of one level pair: (MSE + sum_k w_k MSE(AAP_k)) / (1 + sum_k w_k), k >= H skipped,
+    w = 0.5, 0.25, ... over the pooled terms actually used."""
+    def mse(u, v):
+        return ((u - v) ** 2).mean()
+
+    numerator, denominator, weight = mse(a, b), 1.0, 0.5
+    for k in pool_sizes:
+        if k >= a.shape[-2]:
+            continue
+        numerator = numerator + weight * mse(adaptive_pool(a, k), adaptive_pool(b, k))
+        denominator += weight
+        weight /= 2
+    return numerator / denominator
+
+
+def nearest_resize(y, size):
+    """F.interpolate(mode='nearest') as the authors use it: output pixel i reads input pixel
+    floor(i * in / out)."""
+    rows = torch.arange(size[0]) * y.shape[-2] // size[0]
+    cols = torch.arange(size[1]) * y.shape[-1] // size[1]
+    return y[..., rows, :][..., cols]
+
+
+def batch_norm_train(x, bn):
+    """BatchNorm2d in training mode: per-channel batch mean and biased variance, eps 1e-5, then
+    the module's affine weight and bias."""
+    mean = x.mean(dim=(0, 2, 3), keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=(0, 2, 3), keepdim=True)
+    return (x - mean) / torch.sqrt(var + 1e-5) * bn.weight.view(1, -1, 1, 1) \
+        + bn.bias.view(1, -1, 1, 1)
+
+
+def paper_abf(abf, feature, residual=None):
+    """The authors' ABF on ``abf``'s weights: x = BN(conv1x1(F)) (no bias); with a residual y
+    (resized nearest to x), z = sigmoid(conv1x1([x, y]) + b) (2 maps), x = x * z0 + y * z1;
+    returns (BN(conv3x3(x)) with padding 1 and no bias, x)."""
+    x = batch_norm_train(F.conv2d(feature, abf.reduce[0].weight), abf.reduce[1])
+    if residual is not None:
+        y = nearest_resize(residual, x.shape[-2:])
+        z = torch.sigmoid(F.conv2d(torch.cat([x, y], dim=1), abf.attention.weight,
+                                   abf.attention.bias))
+        x = x * z[:, 0:1] + y * z[:, 1:2]
+    out = batch_norm_train(F.conv2d(x, abf.project[0].weight, padding=1), abf.project[1])
+    return out, x
+
+
+def paper_reviewkd_loss(abfs, student_feats, teacher_feats, loss_weight):
+    """The deepest level first, its fused x passed as the residual of the next shallower level;
+    HCL of each fused level against its teacher level, summed, times loss_weight."""
+    fused, residual = [None] * len(student_feats), None
+    for level in reversed(range(len(student_feats))):
+        fused[level], residual = paper_abf(abfs[level], student_feats[level], residual)
+    return loss_weight * sum(paper_hcl(f, t) for f, t in zip(fused, teacher_feats))
+
+
+def scramble_affine(module):
+    """BN affine params away from (1, 0) and a sharper attention conv, so that swapping the two
+    BNs, the two attention maps or x and y is visible in the output."""
+    with torch.no_grad():
+        for sub in module.modules():
+            if isinstance(sub, torch.nn.BatchNorm2d):
+                sub.weight.uniform_(0.5, 2.0)
+                sub.bias.normal_()
+            elif isinstance(sub, ABF) and sub.attention is not None:
+                sub.attention.weight.mul_(4)
+                sub.attention.bias.normal_()
+
+
+def test_hcl_on_sizes_the_pools_do_not_divide():
+    # 7 x 5 maps: adaptive pooling to 4 and 2 uses overlapping, unequal bins.
+    torch.manual_seed(2)
+    a, b = torch.randn(2, 3, 7, 5), torch.randn(2, 3, 7, 5)
+    assert hcl_loss(a, b).item() == pytest.approx(paper_hcl(a, b).item(), rel=1e-6)
+
+
+@pytest.mark.parametrize('size, residual_size', [((8, 8), (4, 4)), ((7, 5), (4, 3)),
+                                                 ((13, 9), (7, 5))])
+def test_abf_is_the_papers_fusion(size, residual_size):
+    torch.manual_seed(0)
+    abf = ABF(6, 5, 7, fuse=True)
+    scramble_affine(abf)
+    feature, residual = torch.randn(2, 6, *size), torch.randn(2, 5, *residual_size)
+    out, fused = abf(feature, residual)
+    expected_out, expected_fused = paper_abf(abf, feature, residual)
+    assert out.shape == (2, 7, *size) and fused.shape == (2, 5, *size)
+    torch.testing.assert_close(out, expected_out, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(fused, expected_fused, rtol=1e-4, atol=1e-5)
+
+
+def test_deepest_abf_does_not_fuse():
+    torch.manual_seed(0)
+    abf = ABF(6, 5, 7, fuse=False)
+    scramble_affine(abf)
+    feature = torch.randn(2, 6, 4, 3)
+    out, residual = abf(feature)
+    expected_out, expected_residual = paper_abf(abf, feature)
+    torch.testing.assert_close(out, expected_out, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(residual, expected_residual, rtol=1e-4, atol=1e-5)
+
+
+def test_abf_convs_start_kaiming_uniform_with_a_1():
+    # kaiming_uniform_(a=1): gain sqrt(2 / (1 + a^2)) = 1, U(-b, b) with b = sqrt(3 / fan_in).
+    # (PyTorch's default conv init, a = sqrt(5), has b = sqrt(1 / fan_in), 0.58 of that.)
+    torch.manual_seed(0)
+    abf = ABF(64, 32, 48, fuse=True)
+    for conv in (abf.reduce[0], abf.project[0]):
+        weight = conv.weight.detach()
+        bound = math.sqrt(3 / weight[0].numel())
+        assert weight.abs().max() <= bound
+        assert weight.abs().max() > 0.97 * bound
+        assert weight.var().item() == pytest.approx(bound ** 2 / 3, rel=0.1)
 
 
 def pyramid(channels, sizes=(16, 8, 4, 2), batch=2):
@@ -77,25 +200,21 @@ def test_reviewkd_infers_channels_and_levels():
         assert (abf.attention is None) == (level == 3)
 
 
-def test_reviewkd_processes_deepest_level_first_and_sums_hcl():
+@pytest.mark.parametrize('mid_channels', [None, 6])
+def test_reviewkd_loss_is_the_papers(mid_channels):
+    """The whole loss against the paper's ABF chain and HCL, on a 4-level pyramid whose sizes
+    FPN gives an odd input (13x15 -> 7x8 -> 4x4 -> 2x2), student 8 and teacher 12 channels."""
     torch.manual_seed(0)
-    distiller = ReviewKD(loss_weight=2.0)
-    student, teacher = pyramid(8), pyramid(12)
+    sizes = ((13, 15), (7, 8), (4, 4), (2, 2))
+    student = tuple(torch.randn(2, 8, h, w) for h, w in sizes)
+    teacher = tuple(torch.randn(2, 12, h, w) for h, w in sizes)
+    distiller = ReviewKD(loss_weight=1.7, mid_channels=mid_channels)
     distiller.setup(dict(feats=student), dict(feats=teacher))
-    order, outputs = [], {}
-
-    def record(level):
-        def hook(module, inputs, output):
-            order.append(level)
-            outputs[level] = output[0]
-        return hook
-
-    for level, abf in enumerate(distiller.abfs):
-        abf.register_forward_hook(record(level))
+    assert [abf.reduce[0].weight.shape[0] for abf in distiller.abfs] == [mid_channels or 12] * 4
+    scramble_affine(distiller)
     loss = distiller(dict(feats=student), dict(feats=teacher))['loss_reviewkd']
-    assert order == [3, 2, 1, 0]
-    expected = 2.0 * sum(hcl_loss(outputs[i], teacher[i]) for i in range(4))
-    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    expected = paper_reviewkd_loss(distiller.abfs, student, teacher, 1.7)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
 def test_reviewkd_refuses_levels_that_cannot_pair():

@@ -1,19 +1,19 @@
 import math
 import os.path as osp
-import re
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 
-from conftest import ROOT, run_tool, save_fresh_checkpoint
+from conftest import ROOT, run_tool
 from mmkd.models.distillers.mask_kd import _gt_class_masks
 from mmkd.models.losses import soft_mask_bce
 from mmkd.registry import MODELS
-from test_distill_detector import fake_batch
-from test_tools_e2e import tiny_data_options
+from test_distill_detector import mask_batch
+from test_hcl_abf import paper_reviewkd_loss
+from test_tools_e2e import assert_total_is_the_sum, logged_terms, tiny_data_options
 
-MASK_TEACHER = osp.join(ROOT, 'configs', 'maskrcnn_r18w32_teacher_shapes.py')
 MASK_KD_CONFIG = osp.join(ROOT, 'configs', 'reviewkd_maskkd_maskrcnn.py')
 
 
@@ -47,36 +47,64 @@ def test_gt_class_masks_picks_each_rois_label():
     assert torch.equal(_gt_class_masks(agnostic, torch.tensor([2, 0])), agnostic[:, 0])
 
 
-@pytest.fixture(scope='module')
-def mask_teacher_checkpoint(tmp_path_factory):
-    return save_fresh_checkpoint(MASK_TEACHER,
-                                 str(tmp_path_factory.mktemp('mask_teacher') / 'mask_t.pth'))
+def box_iou(a, b):
+    """(n, 4) x (m, 4) boxes (x1, y1, x2, y2) -> (n, m) intersection over union."""
+    lt = torch.max(a[:, None, :2], b[None, :, :2])
+    rb = torch.min(a[:, None, 2:], b[None, :, 2:])
+    inter = (rb - lt).clamp(min=0).prod(dim=-1)
+    area = (a[:, 2:] - a[:, :2]).prod(dim=-1)[:, None] + (b[:, 2:] - b[:, :2]).prod(dim=-1)[None]
+    return inter / (area - inter)
 
 
 def test_teacher_mask_head_sees_the_students_positive_rois(mask_teacher_checkpoint):
     cfg = Config.fromfile(MASK_KD_CONFIG).model
     cfg.teacher.checkpoint = mask_teacher_checkpoint
     model = MODELS.build(cfg).train()
+    teacher = model.teacher.detector
     seen = {}
 
-    def record(name):
+    def record(name, pick):
         def hook(module, args, output):
-            seen[name] = args[1].clone()
+            seen[name] = pick(args, output)
         return hook
 
-    model.teacher.roi_head.mask_roi_extractor.register_forward_hook(record('teacher'))
-    model.student.roi_head.mask_roi_extractor.register_forward_hook(record('student'))
-    inputs, samples = fake_batch()
-    from mmdet.structures.mask import BitmapMasks
-    for sample in samples:
-        masks = torch.zeros(2, 64, 64, dtype=torch.uint8)
-        masks[0, 4:30, 4:30] = 1
-        masks[1, 24:50, 20:60] = 1
-        sample.gt_instances.masks = BitmapMasks(masks.numpy(), 64, 64)
+    teacher.roi_head.mask_roi_extractor.register_forward_hook(
+        record('teacher', lambda args, out: args[1].clone()))
+    model.student.roi_head.mask_roi_extractor.register_forward_hook(
+        record('student', lambda args, out: args[1].clone()))
+    teacher.roi_head.mask_head.register_forward_hook(
+        record('teacher_masks', lambda args, out: out.detach().clone()))
+    model.student.roi_head.mask_head.register_forward_hook(
+        record('student_masks', lambda args, out: out))
+    inputs, samples = mask_batch()
     losses = model.loss(inputs, samples)
-    assert seen['teacher'].shape[0] > 0
-    assert torch.equal(seen['teacher'], seen['student'])          # same positive RoIs, same order
-    assert torch.isfinite(losses['loss_mask_kd']) and torch.isfinite(losses['loss_reviewkd'])
+    rois = seen['student']
+    assert rois.shape[0] > 0
+    assert torch.equal(seen['teacher'], rois)          # same positive RoIs, same order
+
+    # Each positive RoI's class: that of the GT box it overlaps (IoU >= 0.5; the two GT boxes
+    # overlap too little for a box to reach 0.5 with both).
+    labels = []
+    for roi in rois:
+        gt = samples[int(roi[0])].gt_instances
+        iou = box_iou(roi[None, 1:], gt.bboxes)[0]
+        assert iou.max() >= 0.5
+        labels.append(gt.labels[iou.argmax()])
+    index = torch.arange(len(rois))
+    s = seen['student_masks'][index, torch.stack(labels)]          # (n, 28, 28) GT-class logits
+    q = torch.sigmoid(seen['teacher_masks'][index, torch.stack(labels)])   # T = 1
+    expected = -(q * F.logsigmoid(s) + (1 - q) * F.logsigmoid(-s)).mean()   # weight 1.0
+    assert losses['loss_mask_kd'].item() == pytest.approx(expected.item(), rel=1e-5)
+    with torch.no_grad():
+        expected_review = paper_reviewkd_loss(
+            model.distillers[0].abfs, model.student.extract_feat(inputs),
+            teacher.extract_feat(model.teacher.input(inputs, samples)), 1.5)
+    assert losses['loss_reviewkd'].item() == pytest.approx(expected_review.item(), rel=1e-4)
+
+    losses['loss_mask_kd'].backward()
+    assert model.student.roi_head.mask_head.conv_logits.weight.grad.abs().sum() > 0
+    assert model.student.roi_head.bbox_head.fc_cls.weight.grad is None
+    assert all(p.grad is None for p in teacher.parameters())
 
 
 def test_mask_kd_config_trains_validates_both_metrics_and_exports(tmp_path,
@@ -85,7 +113,11 @@ def test_mask_kd_config_trains_validates_both_metrics_and_exports(tmp_path,
         f'model.teacher.checkpoint={mask_teacher_checkpoint}']
     log = run_tool('tools/train.py', MASK_KD_CONFIG, '--work-dir', str(tmp_path / 'run'),
                    '--cfg-options', *options)
-    assert re.search(r'loss_mask_kd: \d', log) and re.search(r'loss_reviewkd: \d', log)
+    lines = logged_terms(log)
+    assert lines
+    for terms in lines:     # soft-target BCE and HCL are > 0, and both are trained on
+        assert terms['loss_mask_kd'] > 0 and terms['loss_reviewkd'] > 0, terms
+        assert_total_is_the_sum(terms)
     assert 'coco/bbox_mAP:' in log and 'coco/segm_mAP:' in log
     run_tool('tools/export_student.py', MASK_KD_CONFIG, str(tmp_path / 'run' / 'epoch_1.pth'),
              str(tmp_path / 'export'))

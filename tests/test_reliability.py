@@ -11,7 +11,7 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
-from conftest import REVIEWKD_CONFIG, ROOT, run_tool
+from conftest import REVIEWKD_CONFIG, ROOT, distill_model_config, run_tool
 from mmkd.registry import MODELS
 from test_cls_map_kd import build_clskd, face_batch
 from test_distill_detector import fake_batch
@@ -111,10 +111,53 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path,
     straight = torch.load(tmp_path / 'straight' / 'epoch_2.pth', weights_only=True)
     resumed = torch.load(tmp_path / 'crash' / 'epoch_2.pth', weights_only=True)
     assert straight['meta']['iter'] == resumed['meta']['iter'] == 4
+    # bit for bit: the same batches in the same order, the same random draws, the same kernels
     for key, value in straight['state_dict'].items():
-        torch.testing.assert_close(resumed['state_dict'][key], value, rtol=1e-5, atol=1e-6,
-                                   msg=key)
+        assert torch.equal(resumed['state_dict'][key], value), key
     momentum = [s['momentum_buffer'] for s in straight['optimizer']['state'].values()]
     resumed_momentum = [s['momentum_buffer'] for s in resumed['optimizer']['state'].values()]
-    for a, b in zip(momentum, resumed_momentum):
-        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
+    assert len(momentum) == len(resumed_momentum) > 0
+    assert all(torch.equal(a, b) for a, b in zip(momentum, resumed_momentum))
+
+def amp_wrapper_on_cpu(model, wrapper_type, monkeypatch):
+    """mmengine's AmpOptimWrapper (or mmkd's) with a CPU GradScaler: its GPU check patched,
+    the scaler's step and update are the same code on the CPU."""
+    from mmengine.optim.optimizer import amp_optimizer_wrapper
+    monkeypatch.setattr(amp_optimizer_wrapper, 'is_cuda_available', lambda: True)
+    wrapper = build_optim_wrapper(model, dict(
+        type=wrapper_type, optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4)))
+    wrapper.loss_scaler = torch.amp.GradScaler('cpu', init_scale=256.0)
+    return wrapper
+
+
+def test_a_skipped_step_under_loss_scaling_leaves_weights_and_scaler_alone(teacher_checkpoint,
+                                                                         monkeypatch):
+    from test_bad_inputs import poison, step
+    model = poison(MODELS.build(distill_model_config(teacher_checkpoint,
+                                                     nonfinite_loss='skip')), 'loss_reviewkd')
+    with pytest.raises(AssertionError, match='No inf checks were recorded'):   # mmengine's
+        step(model, *fake_batch(), amp_wrapper_on_cpu(model, 'AmpOptimWrapper', monkeypatch))
+
+    wrapper = amp_wrapper_on_cpu(model, 'mmkd.AmpOptimWrapper', monkeypatch)
+    before = {k: v.clone() for k, v in model.named_parameters()}
+    loss, logs = step(model, *fake_batch(), wrapper)
+    assert loss.item() == 0 and torch.isnan(logs['loss_reviewkd'])
+    assert all(torch.equal(v, before[k]) for k, v in model.named_parameters())
+    assert not wrapper.optimizer.state and wrapper.loss_scaler.get_scale() == 256.0
+
+    del model.distillers[0].forward                   # healthy again: the next step updates
+    step(model, *fake_batch(), wrapper)
+    assert not torch.equal(model.student.backbone.conv1.weight, before['student.backbone.conv1.weight'])
+    assert wrapper.optimizer.state and wrapper.loss_scaler.get_scale() == 256.0
+
+
+def test_mmengines_amp_wrapper_next_to_skip_is_refused_by_key():
+    from mmkd.utils import check_optim_wrapper
+    cfg = Config(dict(model=dict(nonfinite_loss='skip'),
+                      optim_wrapper=dict(type='AmpOptimWrapper', optimizer=dict(type='SGD'))))
+    with pytest.raises(ValueError, match=r"optim_wrapper.type='AmpOptimWrapper' cannot skip a "
+                                         r"step \(model.nonfinite_loss='skip'\).*"
+                                         r"type='mmkd.AmpOptimWrapper'"):
+        check_optim_wrapper(cfg)
+    cfg.optim_wrapper.type = 'mmkd.AmpOptimWrapper'
+    check_optim_wrapper(cfg)

@@ -3,10 +3,8 @@ import os.path as osp
 
 import pytest
 
-from conftest import ROOT
+from conftest import real_data
 from mmkd.datasets.voc_converter import voc_classes, voc_to_coco
-
-BCCD = osp.join(ROOT, '..', 'shared', 'data', 'bccd')
 
 SAMPLE = """<annotation><filename>a.jpg</filename>
 <size><width>100</width><height>50</height><depth>3</depth></size>
@@ -43,15 +41,15 @@ def test_voc_quirks_are_handled_and_counted(tmp_path):
     assert voc_classes(str(tmp_path)) == ('blob', 'cell', 'dust')
 
 
-@pytest.mark.skipif(not osp.isdir(BCCD), reason='../shared/data/bccd is not on this machine')
 def test_bccd_converts_with_every_box_accounted_for():
-    classes = voc_classes(BCCD)
+    bccd = real_data('bccd')
+    classes = voc_classes(bccd)
     assert classes == ('Platelets', 'RBC', 'WBC')
     for split, images in (('train', 205), ('val', 87), ('test', 72)):
-        coco, counts = voc_to_coco(BCCD, split, classes)
-        with open(osp.join(BCCD, 'ImageSets', 'Main', f'{split}.txt')) as f:
+        coco, counts = voc_to_coco(bccd, split, classes)
+        with open(osp.join(bccd, 'ImageSets', 'Main', f'{split}.txt')) as f:
             ids = f.read().split()
-        objects = sum(open(osp.join(BCCD, 'Annotations', f'{i}.xml')).read().count('<object>')
+        objects = sum(open(osp.join(bccd, 'Annotations', f'{i}.xml')).read().count('<object>')
                       for i in ids)
         assert counts['images'] == len(coco['images']) == images
         assert counts['boxes'] + counts.get('ignored', 0) == len(coco['annotations'])
@@ -61,19 +59,18 @@ def test_bccd_converts_with_every_box_accounted_for():
 
 def test_voc_dataset_converts_on_first_use_and_reads_images_in_place(tmp_path):
     from mmkd.registry import DATASETS
+    bccd = real_data('bccd')
     ann_file = str(tmp_path / 'bccd' / 'val.json')
     config = dict(type='mmkd.VOCCocoDataset', data_root='', ann_file=ann_file,
-                  data_prefix=dict(img=BCCD + '/'),
+                  data_prefix=dict(img=bccd + '/'),
                   metainfo=dict(classes=('Platelets', 'RBC', 'WBC')), test_mode=True,
                   pipeline=[dict(type='LoadImageFromFile'),
                             dict(type='LoadAnnotations', with_bbox=True)])
-    if not osp.isdir(BCCD):
-        pytest.skip('../shared/data/bccd is not on this machine')
     dataset = DATASETS.build(config)
     assert osp.isfile(ann_file) and len(dataset) == 87
     sample = dataset[0]
     assert sample['img'].shape == (480, 640, 3)
-    assert osp.dirname(sample['img_path']) == osp.join(BCCD, 'JPEGImages')
+    assert osp.dirname(sample['img_path']) == osp.join(bccd, 'JPEGImages')
     assert len(sample['gt_bboxes']) > 0 and set(sample['gt_bboxes_labels']) <= {0, 1, 2}
 
 

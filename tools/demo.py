@@ -9,9 +9,10 @@
 ``faces``: RetinaNet on the face set, method ``clskd``.
 ``masks``: Mask R-CNN on the shapes set (box and mask mAP), methods ``reviewkd``,
 ``reviewkd_maskkd`` (both by default).
-``bccd``: Faster R-CNN on ImageNet-pretrained MobileNetV2 on the real BCCD set (read from
-``../shared/data/bccd`` or ``--data-root``, a Pascal VOC root), methods ``reviewkd`` (default),
-``hint``; the teacher trains 16 epochs by default.
+``bccd``: Faster R-CNN on ImageNet-pretrained MobileNetV2 on the real BCCD set (a Pascal VOC
+root: ``--data-root``, else ``bccd/`` in ``$MMKD_DATA_ROOT``, default ``../shared/data``; BCCD
+comes from https://github.com/Shenggan/BCCD_Dataset, MIT licence), methods ``reviewkd``
+(default), ``hint``; the teacher trains 16 epochs by default.
 
 Each stage runs ``tools/train.py`` as a user would (its log lines, with ETA, stream through);
 the demo set is generated on first use. One teacher (seed 0) serves every student run; a teacher
@@ -38,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from mmkd.apis.report import (final_metrics, loss_curve, plot_losses, plot_map,
                               results_table)
+from mmkd.datasets.real_data import DATA_ROOT_ENV, missing_data_message, real_data_path
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(ROOT, 'configs')
@@ -65,7 +67,7 @@ TASKS = {
         student=('frcnn_mv2_student_bccd.py', 'student (Faster R-CNN MV2, FPN 32)'),
         methods=dict(reviewkd=('reviewkd_frcnn_mv2_bccd.py', 'student + ReviewKD'),
                      hint=('hint_frcnn_mv2_bccd.py', 'student + hint KD (Chen et al.)')),
-        default_methods=['reviewkd'], teacher_epochs=16, voc=True),
+        default_methods=['reviewkd'], teacher_epochs=16, voc='bccd'),
 }
 
 
@@ -192,7 +194,8 @@ def main():
                         help='train on the first N training images only (default: all)')
     parser.add_argument('--data-root', help='generate and read the data set here (default: the '
                         'config\'s, data/<set>/); bccd: the Pascal VOC root (default '
-                        '../shared/data/bccd); one task only')
+                        f'${DATA_ROOT_ENV}/bccd, ${DATA_ROOT_ENV} defaulting to ../shared/data); '
+                        'one task only')
     parser.add_argument('--quick', action='store_true',
                         help='smoke run: 1 epoch each on 16 training images')
     parser.add_argument('--jobs', type=int, default=1,
@@ -215,6 +218,10 @@ def main():
         args.train_images = args.train_images or 16
     if args.jobs < 1:
         parser.error('--jobs must be at least 1')
+    if not args.report_only:
+        for name in args.task:
+            if TASKS[name].get('voc'):
+                check_voc_root(name, args.data_root)
     started = time.time()
     slots = TrainingSlots(args.jobs)
     several = len(args.task) > 1
@@ -228,6 +235,17 @@ def main():
           f'{args.jobs} run(s) at a time')
 
 
+def check_voc_root(name, data_root=None):
+    """Stop, saying where the set comes from, when task ``name`` has no Pascal VOC root at
+    ``data_root`` (default: its real data set in the data root)."""
+    voc = TASKS[name]['voc']
+    root = data_root or real_data_path(voc)
+    if not osp.isdir(osp.join(root, 'ImageSets', 'Main')):
+        message = (missing_data_message(voc, root, '--data-root') if data_root else
+                   missing_data_message(voc, root) + ', or pass --data-root VOC_ROOT')
+        raise SystemExit(f'--task {name}: {message}')
+
+
 def run_task(name, args, slots, several=False):
     """Teacher, student and the methods of task ``name`` in ``slots``; writes
     WORK_DIR/results.md and the plots, returns the summary to print."""
@@ -237,7 +255,8 @@ def run_task(name, args, slots, several=False):
     work_dir = osp.join(ROOT, 'work_dirs', f'demo_{name}' + ('_quick' if args.quick else ''))
     if args.work_dir:
         work_dir = osp.join(args.work_dir, name) if several else args.work_dir
-    common = data_root_options(args.data_root, task.get('voc')) if args.data_root else []
+    data_root = args.data_root or (real_data_path(task['voc']) if task.get('voc') else None)
+    common = data_root_options(data_root, task.get('voc')) if data_root else []
 
     (teacher_config, teacher_label), (student_config, student_label) = \
         task['teacher'], task['student']

@@ -10,7 +10,7 @@ import torch.distributed as dist
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from mmkd.utils import check_dataset_files, load_run_config
+from mmkd.utils import check_dataset_files, check_optim_wrapper, load_run_config
 
 
 def parse_args():
@@ -34,9 +34,10 @@ def parse_args():
 
 
 def use_mixed_precision(optim_wrapper):
-    """fp16 with loss scaling (mmengine's AmpOptimWrapper) on a GPU, bf16 autocast on the CPU."""
+    """fp16 with loss scaling (mmengine's AmpOptimWrapper, as mmkd.AmpOptimWrapper: it can skip
+    a step the non-finite guard skipped) on a GPU, bf16 autocast on the CPU."""
     if torch.cuda.is_available():
-        optim_wrapper.type = 'AmpOptimWrapper'
+        optim_wrapper.type = 'mmkd.AmpOptimWrapper'
         optim_wrapper.setdefault('loss_scale', 'dynamic')
     else:
         optim_wrapper.type = 'mmkd.AutocastOptimWrapper'
@@ -63,6 +64,7 @@ def main():
     check_dataset_files(cfg, splits=('train', 'val') if cfg.get('val_cfg') else ('train',))
     if args.amp:
         use_mixed_precision(cfg.optim_wrapper)
+    check_optim_wrapper(cfg)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:

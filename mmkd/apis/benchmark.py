@@ -12,6 +12,7 @@ from mmdet.registry import MODELS as MMDET_MODELS
 from torch import nn
 
 from mmkd.models.teacher import load_model_config
+from mmkd.utils.records import detached_leaves
 
 
 @dataclass
@@ -62,93 +63,92 @@ class PeakMemory:
 
 def student_alone(distill_model: nn.Module, student_cfg) -> nn.Module:
     """A separate copy of the student (no taps), built from its config with the same weights."""
-    student = MMDET_MODELS.build(load_model_config(student_cfg))
+    student = MMDET_MODELS.build(load_model_config(student_cfg, 'model.student'))
     student.load_state_dict(distill_model.student.state_dict())
     return student.to(next(distill_model.parameters()).device).train()
 
 
-def training_step(model: nn.Module, optimizer: torch.optim.Optimizer) -> Callable:
-    def step(inputs, samples):
-        loss, _ = model.parse_losses(model.loss(inputs, samples))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return step
+def _update(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
 
 
-def _detached(records):
-    """``records`` (nested dicts, lists, tuples) with every tensor that requires grad replaced
-    by a detached leaf that requires grad; anything else is passed through."""
-    if isinstance(records, torch.Tensor):
-        return records.detach().requires_grad_() if records.requires_grad else records
-    if isinstance(records, (tuple, list)):
-        return type(records)(_detached(item) for item in records)
-    if isinstance(records, dict):
-        return {key: _detached(value) for key, value in records.items()}
-    return records
+class DistillPhases:
+    """The phases of a distilled step, each a call ``phase(inputs, data_samples)``.
 
-
-class StepRecords:
-    """Keeps what the distillers read in the last distilled step, so the phases measured after
-    it run exactly that step's teacher work and distiller work on the same records.
-
-    While active, ``distill_model.student_records`` is wrapped to keep its result.
+    ``distill_step`` runs :meth:`DistillDetector.distill_step` (the one step ``loss`` runs) and
+    keeps its records, so that the phases after it run exactly that step's teacher work and
+    distiller work on the same records.
     """
 
-    def __init__(self, distill_model: nn.Module):
-        self.model = distill_model
-        self.students, self.teachers = None, None
+    def __init__(self, distill_model: nn.Module, student: nn.Module, lr: float):
+        self.model, self.student = distill_model, student
+        self.student_optimizer = torch.optim.SGD(student.parameters(), lr=lr)
+        self.distill_optimizer = torch.optim.SGD(
+            [p for p in distill_model.parameters() if p.requires_grad], lr=lr)
+        self.last = None
 
-    def __enter__(self):
-        method = self.model.student_records
+    def student_step(self, inputs, samples):
+        """A student alone (no taps): loss, backward, SGD step."""
+        loss, _ = self.student.parse_losses(self.student.loss(inputs, samples))
+        _update(loss, self.student_optimizer)
 
-        def keep():
-            self.students = method()
-            return self.students
-        self.model.student_records = keep
-        return self
-
-    def __exit__(self, *exc):
-        del self.model.student_records
+    def distill_step(self, inputs, samples):
+        """The same for the distilled model."""
+        self.last = self.model.distill_step(inputs, samples)
+        loss, _ = self.model.parse_losses(self.last.losses)
+        _update(loss, self.distill_optimizer)
 
     def teacher_forward(self, inputs, samples):
         """All the teacher runs in a distilled step (backbone, neck and the heads distillers
         need, on the student's RoIs of the last step), under ``no_grad``."""
-        self.teachers = self.model.teacher_records(inputs, self.students)
+        self.model.teacher_records(inputs, samples, self.last.student_records)
 
     def teacher_backbone_neck(self, inputs, samples):
         """The teacher's backbone and neck alone, as the step runs them."""
-        self.model.teacher_features(inputs)
+        self.model.teacher.features(inputs, samples)
 
     def distillers(self, inputs, samples):
         """The distillers' own work: connectors and losses, forward and backward, on the
         student's records as leaves (the student's own backward is not part of it)."""
-        losses = {}
-        for distiller, student, teacher in zip(self.model.distillers,
-                                               _detached(self.students), self.teachers):
-            losses.update(distiller(student, teacher, self.model.teacher))
-        sum(value for name, value in losses.items() if 'loss' in name).backward()
+        losses = self.model.distill_losses(detached_leaves(self.last.student_records),
+                                           self.last.teacher_records)
+        sum(value for name, value in losses.items() if name.startswith('loss')).backward()
+
+    def as_dict(self) -> Dict[str, Callable]:
+        names = ('student_step', 'distill_step', 'teacher_forward', 'teacher_backbone_neck',
+                 'distillers')
+        return {name: getattr(self, name) for name in names}
 
 
 def measure(phases: Dict[str, Callable], batches: List[tuple], iters: int, warmup: int,
             device: torch.device, clock: Callable[[], float] = time.perf_counter
             ) -> Dict[str, PhaseCost]:
-    """Run the phases round-robin on ``batches`` (each ``(inputs, data_samples)``), ``warmup``
-    rounds unmeasured, then ``iters`` measured ones, timed by ``clock`` (seconds)."""
+    """Run the phases round-robin on ``batches`` (each ``(inputs, data_samples)``): ``warmup``
+    rounds unmeasured, then ``iters`` rounds timed by ``clock`` (seconds), then one round more
+    for the peak memory of each phase.
+
+    Time and memory are measured in separate passes: :class:`PeakMemory` hands freed memory
+    back to the OS before each call, so a timed call after it would pay the page faults again.
+    """
     seconds = {name: [] for name in phases}
-    peaks = {name: 0 for name in phases}
     for index in range(warmup + iters):
         inputs, samples = batches[index % len(batches)]
         for name, phase in phases.items():
-            with PeakMemory(device) as memory:
-                start = clock()
-                phase(inputs, samples)
-                if device.type == 'cuda':
-                    torch.cuda.synchronize()
-                elapsed = clock() - start
+            start = clock()
+            phase(inputs, samples)
+            if device.type == 'cuda':
+                torch.cuda.synchronize()
+            elapsed = clock() - start
             if index >= warmup:
                 seconds[name].append(elapsed)
-                peaks[name] = max(peaks[name], memory.peak)
+    peaks = {}
+    inputs, samples = batches[(warmup + iters) % len(batches)]
+    for name, phase in phases.items():
+        with PeakMemory(device) as memory:
+            phase(inputs, samples)
+        peaks[name] = memory.peak
     return {name: PhaseCost(statistics.median(seconds[name]), peaks[name]) for name in phases}
 
 
@@ -158,11 +158,10 @@ def distill_cost(distill_model: nn.Module, student_cfg, batches: List[tuple], it
     """Time and memory of a student step, the teacher's forward and a distilled step, with a
     breakdown of the distilled step.
 
-    Phases, round-robin on the same batch: ``student_step`` (a separate student, no taps: loss,
-    backward, SGD step), ``distill_step`` (the same for the distilled model), ``teacher_forward``
-    (all the teacher work of that distilled step: backbone, neck and the heads its distillers
-    run on the student's RoIs), ``teacher_backbone_neck`` (of which backbone and neck),
-    ``distillers`` (the distillers' connectors and losses, forward and backward).
+    Phases, round-robin on the same batch (see :class:`DistillPhases`): ``student_step``,
+    ``distill_step``, ``teacher_forward`` (all the teacher work of that distilled step),
+    ``teacher_backbone_neck`` (of which backbone and neck), ``distillers`` (connectors and
+    losses, forward and backward).
 
     Returns seconds (``*_s``) and peak MiB (``*_peak_mb``) of each phase, ``overhead =
     t(distill step) / (t(student step) + t(teacher forward))`` (1.0 is the floor: the teacher's
@@ -171,17 +170,9 @@ def distill_cost(distill_model: nn.Module, student_cfg, batches: List[tuple], it
     ``memory_overhead`` on peaks alike. ``clock``: see :func:`measure`.
     """
     device = next(distill_model.parameters()).device
-    student = student_alone(distill_model, student_cfg)
     distill_model.train()
-    trainable = [p for p in distill_model.parameters() if p.requires_grad]
-    with StepRecords(distill_model) as records:
-        costs = measure(dict(
-            student_step=training_step(student, torch.optim.SGD(student.parameters(), lr=lr)),
-            distill_step=training_step(distill_model, torch.optim.SGD(trainable, lr=lr)),
-            teacher_forward=records.teacher_forward,
-            teacher_backbone_neck=records.teacher_backbone_neck,
-            distillers=records.distillers,
-        ), batches, iters, warmup, device, clock)
+    phases = DistillPhases(distill_model, student_alone(distill_model, student_cfg), lr)
+    costs = measure(phases.as_dict(), batches, iters, warmup, device, clock)
     result = {f'{name}_s': cost.seconds for name, cost in costs.items()}
     result.update({f'{name}_peak_mb': cost.peak_bytes / 2**20 for name, cost in costs.items()})
     floor = result['student_step_s'] + result['teacher_forward_s']

@@ -6,6 +6,7 @@ import torch
 from mmengine.config import Config, ConfigDict
 
 from mmkd.engine.hooks import to_plain
+from mmkd.models.teacher import load_model_config
 from mmkd.registry import DATASETS
 
 STUDENT_PREFIX = 'student.'
@@ -33,7 +34,7 @@ def student_config(cfg: Config) -> Config:
                          f'configs whose model is an mmkd.DistillDetector')
     plain = {key: _plain_dataset(value) for key, value in cfg.to_dict().items()
              if key not in ('model', 'custom_imports', 'custom_hooks')}
-    student = ConfigDict(cfg.model.student)
+    student = ConfigDict(load_model_config(cfg.model.student, 'model.student'))
     student.setdefault('data_preprocessor', cfg.model.get('data_preprocessor'))
     plain['model'] = student.to_dict()
     plain['default_scope'] = 'mmdet'

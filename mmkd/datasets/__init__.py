@@ -1,7 +1,7 @@
+from .demo_datasets import FaceShapesDataset, ShapesDataset
 from .face_converters import dlib_xml_to_coco, wider_face_to_coco
-from .faces import FaceShapesDataset
 from .shapes import CLASSES as SHAPES_CLASSES
-from .shapes import ShapesDataset, write_split
+from .shapes import write_split
 from .synthetic import SyntheticCocoDataset, write_coco_split
 from .voc_converter import voc_classes, voc_to_coco
 from .voc_dataset import VOCCocoDataset

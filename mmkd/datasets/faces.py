@@ -5,14 +5,15 @@ One class, ``face``: an ellipse with two eyes and a mouth. Hard negatives share 
 160 px image, so COCO's small / medium / large split is populated; faces may occlude each other
 (labels cover the visible part, at least half of the face). Deterministic from the seed.
 
-``python -m mmkd.datasets.faces [ROOT]`` writes the default set (600 train, 150 val images).
+``python -m mmkd.datasets.faces [ROOT]`` writes the default set (600 train, 150 val images) into
+ROOT (default ``data/faces``). The dataset, ``mmkd.FaceShapesDataset``, is in ``demo_datasets.py``:
+this module, run as a command, registers nothing.
 """
 import functools
 
 import numpy as np
 
-from mmkd.registry import DATASETS
-from .synthetic import SyntheticCocoDataset, cluttered_background, write_coco_split
+from .synthetic import cluttered_background, write_coco_split
 
 CLASSES = ('face',)
 MIN_VISIBLE_FRACTION = 0.5
@@ -65,17 +66,6 @@ def write_split(root, split, num_images, image_size=160, seed=0):
     """Write one split of the face set (see :func:`write_coco_split`)."""
     return write_coco_split(root, split, num_images,
                             functools.partial(_draw_image, size=image_size), CLASSES, seed)
-
-
-@DATASETS.register_module()
-class FaceShapesDataset(SyntheticCocoDataset):
-    """The face demo set (one class, boxes and masks), written on first use."""
-
-    METAINFO = dict(classes=CLASSES, palette=[(220, 20, 60)])
-
-    @classmethod
-    def write(cls, root, split, num_images, image_size, seed):
-        write_split(root, split, num_images, image_size, seed)
 
 
 if __name__ == '__main__':

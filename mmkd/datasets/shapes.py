@@ -6,14 +6,15 @@ shape and texture. Objects are small (12-48 px in a 160 px image), may occlude e
 and boxes cover the visible part only), and sit on smooth-noise backgrounds crossed by
 stripe-like clutter. Everything follows from the seed, so two calls write the same files.
 
-``python -m mmkd.datasets.shapes [ROOT]`` writes the default set (600 train, 150 val images).
+``python -m mmkd.datasets.shapes [ROOT]`` writes the default set (600 train, 150 val images) into
+ROOT (default ``data/shapes``). The dataset, ``mmkd.ShapesDataset``, is in ``demo_datasets.py``:
+this module, run as a command, registers nothing.
 """
 import functools
 
 import numpy as np
 
-from mmkd.registry import DATASETS
-from .synthetic import SyntheticCocoDataset, cluttered_background, write_coco_split
+from .synthetic import cluttered_background, write_coco_split
 
 SHAPES = ('circle', 'square', 'triangle', 'cross')
 SURFACES = ('solid', 'striped')
@@ -72,19 +73,6 @@ def write_split(root, split, num_images, image_size=160, max_objects=8, seed=0):
     return write_coco_split(root, split, num_images,
                             functools.partial(_draw_image, size=image_size,
                                               max_objects=max_objects), CLASSES, seed)
-
-
-@DATASETS.register_module()
-class ShapesDataset(SyntheticCocoDataset):
-    """The shapes demo set (8 classes, boxes and masks), written on first use."""
-
-    METAINFO = dict(classes=CLASSES, palette=[(220, 20, 60), (119, 11, 32), (0, 0, 142),
-                                              (0, 0, 230), (106, 0, 228), (0, 60, 100),
-                                              (0, 80, 100), (0, 0, 70)])
-
-    @classmethod
-    def write(cls, root, split, num_images, image_size, seed):
-        write_split(root, split, num_images, image_size, seed=seed)
 
 
 if __name__ == '__main__':

@@ -1,6 +1,7 @@
 from .connectors import *  # noqa: F401,F403
-from .distill_detector import DistillDetector
+from .distill_detector import DistillDetector, DistillStep
 from .distillers import *  # noqa: F401,F403
-from .taps import Tap, resolve_module
+from .taps import Tap, TapSet, resolve_module
+from .teacher import FrozenTeacher
 
-__all__ = ['DistillDetector', 'Tap', 'resolve_module']
+__all__ = ['DistillDetector', 'DistillStep', 'FrozenTeacher', 'Tap', 'TapSet', 'resolve_module']

@@ -5,9 +5,11 @@ method of one (``'rpn_head.get_targets'``: its return value is recorded, and
 ``'roi_head.bbox_head.loss_and_target'`` its keyword arguments too), so a distiller reads the
 model's own intermediate results instead of computing them a second time.
 """
+import contextlib
 import difflib
 import functools
 import inspect
+from typing import Dict, Iterable, Iterator
 
 from torch import nn
 
@@ -29,16 +31,18 @@ def resolve_module(model: nn.Module, path: str, model_name: str = 'model') -> nn
 
 
 class Tap:
-    """Keeps the last output of one submodule or method until it is taken.
+    """Keeps the last output of one submodule or method, while :attr:`active`, until taken.
 
     The recorded object is the model's own (no copy); :meth:`take` hands it over and forgets it,
     so nothing lives longer than the distiller step that reads it. For a method, the record is
-    ``dict(result=..., inputs={argument name: value})``.
+    ``dict(result=..., inputs={argument name: value})``. Outside a recording (inference, say)
+    nothing is kept.
     """
 
     def __init__(self, model: nn.Module, path: str, model_name: str = 'model'):
         self.path = path
         self.model_name = model_name
+        self.active = False
         self._output = None
         modules = dict(model.named_modules())
         owner_path, _, attr = path.rpartition('.')
@@ -52,7 +56,8 @@ class Tap:
             raise _unknown_path(model, path, model_name)
 
     def _record_forward(self, module, inputs, output):
-        self._output = output
+        if self.active:
+            self._output = output
 
     def _wrap_method(self, owner: nn.Module, name: str):
         method = getattr(owner, name)
@@ -61,8 +66,9 @@ class Tap:
         @functools.wraps(method)
         def recorded(*args, **kwargs):
             result = method(*args, **kwargs)
-            inputs = signature.bind(*args, **kwargs).arguments
-            self._output = dict(result=result, inputs=dict(inputs))
+            if self.active:
+                inputs = signature.bind(*args, **kwargs).arguments
+                self._output = dict(result=result, inputs=dict(inputs))
             return result
 
         setattr(owner, name, recorded)   # instance attribute shadows the class's method
@@ -91,3 +97,50 @@ class Tap:
 
     def remove(self):
         self._remove()
+
+
+class TapSet:
+    """The taps on one model, one per path however many distillers read it.
+
+    Records are made only inside :meth:`recording`, which MMRazor-style scopes them to the
+    forward that fills them::
+
+        with taps.recording() as records:
+            model.loss(inputs, data_samples)
+        records['neck']          # what the neck returned in that forward
+    """
+
+    def __init__(self, model: nn.Module, model_name: str):
+        self.model = model
+        self.model_name = model_name
+        self.taps: Dict[str, Tap] = {}
+
+    def add(self, paths: Iterable[str]) -> None:
+        """Tap each of ``paths`` (dotted module or method paths) not tapped yet."""
+        for path in paths:
+            if path not in self.taps:
+                self.taps[path] = Tap(self.model, path, self.model_name)
+
+    @contextlib.contextmanager
+    def recording(self, require_all: bool = True) -> Iterator[dict]:
+        """Record during the ``with`` block; on leaving it, the yielded dict holds
+        ``{path: record}``.
+
+        Args:
+            require_all: a tap that recorded nothing raises a RuntimeError naming it (a
+                silently missing distill loss is never an option); False keeps only what was
+                recorded (a probe of backbone and neck, say).
+        """
+        records = {}
+        for tap in self.taps.values():
+            tap.clear()
+            tap.active = True
+        try:
+            yield records
+            for path, tap in self.taps.items():
+                if require_all or tap.recorded:
+                    records[path] = tap.take()
+        finally:
+            for tap in self.taps.values():
+                tap.active = False
+                tap.clear()

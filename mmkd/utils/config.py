@@ -20,3 +20,15 @@ def load_run_config(config_file, cfg_options=None, work_dir=None, launcher='none
     if not any(hook.get('type') in (PLAIN_CHECKPOINT_HOOK, 'PlainCheckpointHook') for hook in hooks):
         cfg.custom_hooks = [*hooks, dict(type=PLAIN_CHECKPOINT_HOOK)]
     return cfg
+
+
+def check_optim_wrapper(cfg: Config) -> None:
+    """Refuse mmengine's ``AmpOptimWrapper`` next to ``model.nonfinite_loss='skip'``: a skipped
+    step has no gradients, which its ``GradScaler`` cannot step (mmkd's can)."""
+    wrapper = cfg.get('optim_wrapper') or {}
+    if (cfg.model.get('nonfinite_loss') == 'skip'
+            and wrapper.get('type') in ('AmpOptimWrapper', 'mmengine.AmpOptimWrapper')):
+        raise ValueError(f"optim_wrapper.type={wrapper['type']!r} cannot skip a step "
+                         "(model.nonfinite_loss='skip'): its GradScaler asserts on a step without "
+                         "gradients. Use type='mmkd.AmpOptimWrapper', the same wrapper that "
+                         'skips such a step')

@@ -2,9 +2,14 @@
 # 640x480), read where it lies: data_prefix.img is the VOC root. mmkd.VOCCocoDataset converts
 # each split to COCO JSON on first use (ann_file; base name = split) and logs what it dropped.
 # Images are halved to 320x240.
+# The VOC root is bccd/ in the data root: $MMKD_DATA_ROOT when set, else ../shared/data (relative
+# to the directory you run from; see mmkd/datasets/real_data.py). voc_root is copied into the
+# dataloaders when this file is parsed, so --cfg-options voc_root=... changes nothing: point one
+# run at another copy with MMKD_DATA_ROOT=DIR, or with the keys that tools/demo.py --data-root
+# sets, {train,val,test}_dataloader.dataset.data_prefix.img=VOC_ROOT/.
 _base_ = 'mmdet::_base_/datasets/coco_detection.py'
 
-voc_root = '../shared/data/bccd/'
+voc_root = '{{$MMKD_DATA_ROOT:../shared/data}}/bccd/'
 ann_dir = 'data/bccd/'
 classes = ('Platelets', 'RBC', 'WBC')
 image_scale = (320, 240)

@@ -5,6 +5,7 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
+from mmengine.utils import apply_to
 
 from mmkd.registry import HOOKS
 
@@ -13,15 +14,8 @@ _BUFFER_TAG = '__history_buffer__'
 
 def to_plain(obj):
     """numpy scalars and arrays to Python numbers and lists, inside dicts, lists and tuples."""
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, dict):
-        return type(obj)((key, to_plain(value)) for key, value in obj.items())
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(to_plain(item) for item in obj)
-    return obj
+    return apply_to(obj, lambda value: isinstance(value, (np.generic, np.ndarray)),
+                    lambda value: value.tolist())
 
 
 @HOOKS.register_module()

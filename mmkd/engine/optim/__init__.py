@@ -1,3 +1,4 @@
+from .amp_optim_wrapper import SkippingAmpOptimWrapper
 from .autocast_optim_wrapper import AutocastOptimWrapper
 
-__all__ = ['AutocastOptimWrapper']
+__all__ = ['AutocastOptimWrapper', 'SkippingAmpOptimWrapper']

@@ -4,17 +4,11 @@ import importlib
 
 import torch
 
+from mmkd.utils.records import cast_floats
+
 # (module, autograd Function) pairs that mmdet's detectors call on the CPU
 CPU_FP32_FUNCTIONS = (('mmcv.ops.nms', 'NMSop'), ('mmcv.ops.nms', 'SoftNMSop'),
                       ('mmcv.ops.roi_align', 'RoIAlignFunction'))
-
-
-def _cast(value, dtype):
-    if isinstance(value, torch.Tensor) and value.is_floating_point() and value.dtype != dtype:
-        return value.to(dtype)
-    if isinstance(value, (tuple, list)):
-        return type(value)(_cast(item, dtype) for item in value)
-    return value
 
 
 def _in_fp32(method):
@@ -31,7 +25,7 @@ def _in_fp32(method):
             return method(ctx, *args)
         dtype = floats[0].dtype if floats else torch.float32
         with torch.autocast('cpu', enabled=False):
-            return _cast(method(ctx, *_cast(args, torch.float32)), dtype)
+            return cast_floats(method(ctx, *cast_floats(args, torch.float32)), dtype)
 
     return staticmethod(wrapped)
 

@@ -1,4 +1,6 @@
-"""Checks that two dense heads predict on the same priors, so their maps align one to one."""
+"""Checks that two heads pair output by output: same classes, priors and box coding."""
+from typing import Sequence
+
 import torch
 from torch import nn
 
@@ -27,7 +29,9 @@ def check_same_anchors(student_head: nn.Module, teacher_head: nn.Module, path: s
 
 
 def _plain(value):
-    """Tensors (also inside lists) as lists, for comparing and printing settings."""
+    """Tensors and tuples (also nested) as lists, for comparing and printing settings: a setting
+    written as a tuple on one side (mmdet's coder defaults are tuples) and as a list on the
+    other is the same setting."""
     if isinstance(value, torch.Tensor):
         return value.tolist()
     if isinstance(value, (list, tuple)):
@@ -35,14 +39,51 @@ def _plain(value):
     return value
 
 
-def same_class_heads(student_model: nn.Module, teacher_model: nn.Module, path: str,
-                     distiller: str):
-    """The two models' heads at ``path``; a ValueError when their ``num_classes`` differ
-    (logits and class masks pair class by class)."""
+BOX_CODER_SETTINGS = (('means', 'target_means'), ('stds', 'target_stds'))
+
+
+def check_same_box_coder(student_head: nn.Module, teacher_head: nn.Module, path: str) -> None:
+    """Raise a ValueError naming the setting when two heads encode box deltas differently (their
+    deltas, and so a regression KD term between them, would mean different boxes)."""
+    coders = student_head.bbox_coder, teacher_head.bbox_coder
+    kinds = [type(coder).__name__ for coder in coders]
+    if kinds[0] != kinds[1]:
+        raise ValueError(f'{path}.bbox_coder differs: student {kinds[0]} vs teacher {kinds[1]}')
+    for attribute, key in BOX_CODER_SETTINGS:
+        s, t = (_plain(getattr(coder, attribute, None)) for coder in coders)
+        if s != t:
+            raise ValueError(f'{path}.bbox_coder.{key} differs: student {s} vs teacher {t}; '
+                             f'box-delta KD needs them alike: set model.student.{path}'
+                             f'.bbox_coder.{key} to the teacher\'s')
+
+
+def paired_heads(student_model: nn.Module, teacher_model: nn.Module, path: str, distiller: str,
+                 same: Sequence[str] = (), anchors: bool = False, box_coder: bool = False):
+    """The two models' heads at ``path``, checked to be pairable output by output.
+
+    Args:
+        same: attributes that must be equal (``num_classes``, ``use_sigmoid_cls``, ...).
+        anchors: the heads must lay out the same priors (:func:`check_same_anchors`, checked
+            first).
+        box_coder: the heads must encode deltas alike (:func:`check_same_box_coder`).
+
+    Returns:
+        ``(student_head, teacher_head)``.
+
+    Raises:
+        KeyError: a model has no module at ``path`` (nearest names listed).
+        ValueError: naming the first setting that differs, with both values.
+    """
     heads = [resolve_module(model, path, side)
              for model, side in ((student_model, 'student'), (teacher_model, 'teacher'))]
-    if heads[0].num_classes != heads[1].num_classes:
-        raise ValueError(f'{distiller} pairs outputs class by class, so both models need the same '
-                         f'classes: {path}.num_classes is {heads[0].num_classes} in the student, '
-                         f'{heads[1].num_classes} in the teacher')
+    if anchors:     # first: a different anchor count follows from the setting named here
+        check_same_anchors(*heads, path)
+    for name in same:
+        s, t = (getattr(head, name) for head in heads)
+        if s != t:
+            raise ValueError(f'{distiller} pairs the two heads output by output, but {path}.'
+                             f'{name} is {s} in the student, {t} in the teacher: set '
+                             f'model.student.{path}.{name} and the teacher\'s alike')
+    if box_coder:
+        check_same_box_coder(*heads, path)
     return heads

@@ -12,13 +12,19 @@ class BaseDistiller(BaseModule):
 
     A distiller names what it reads as ``{role: dotted path}`` in each model
     (:attr:`student_taps`, :attr:`teacher_taps`). :class:`~mmkd.models.DistillDetector` installs
-    the taps, calls :meth:`setup` once at build time with what a probe forward of both models'
-    backbone and neck recorded (batch of 1), so connectors can be sized from the two models,
-    then calls :meth:`forward` every training step with ``{role: record}`` of that step. The
-    teacher runs backbone and neck; a distiller that needs more of it (a head on the student's
-    RoIs, say) runs that part in :meth:`teacher_forward`, which the DistillDetector calls under
-    ``no_grad`` with the teacher's other work, so that a step's teacher cost is one measurable
-    part (``tools/benchmark.py``).
+    the taps and calls, in this order:
+
+    * :meth:`setup` once at build time, with what a probe forward of both models' backbone and
+      neck recorded (batch of 1), so connectors can be sized and heads checked;
+    * every training step, :meth:`teacher_forward` under ``no_grad`` with that step's records
+      of both models, for what the distiller needs of the teacher beyond its taps (a head on
+      the student's RoIs, say), merged into the teacher's records; all teacher work of a step
+      is one measurable part (``tools/benchmark.py``);
+    * then :meth:`forward`, which returns :meth:`loss` with every ``loss*`` entry times
+      ``loss_weight`` (other entries, e.g. a logged fraction, as they are).
+
+    A method implements :meth:`loss` (unweighted) and, as needed, :meth:`setup` and
+    :meth:`teacher_forward`. Records map each role to what its tap recorded (fp32).
 
     Attributes:
         student_loss_scales (dict): factors for the student's own losses by name (e.g. the
@@ -37,21 +43,26 @@ class BaseDistiller(BaseModule):
         self.loss_weight = loss_weight
         self.student_loss_scales: Dict[str, float] = {}
 
-    def setup(self, student: dict, teacher: dict, student_model: nn.Module,
+    def setup(self, student_records: dict, teacher_records: dict, student_model: nn.Module,
               teacher_model: nn.Module) -> None:
-        """Build and check whatever depends on the two models; ``student``/``teacher`` hold what
-        the probe recorded (backbone and neck taps only)."""
+        """Build and check whatever depends on the two models (``teacher_model`` is the
+        teacher detector); the records hold what the probe recorded (backbone and neck taps
+        only)."""
 
-    def teacher_forward(self, student: dict, teacher: dict,
-                        teacher_model: nn.Module) -> Dict[str, torch.Tensor]:
-        """What this distiller needs of the teacher beyond its taps, given this step's records of
-        both models; run under ``no_grad``, and merged into ``teacher`` before :meth:`forward`.
-        Default: nothing."""
+    def teacher_forward(self, student_records: dict, teacher_records: dict,
+                        teacher: nn.Module) -> Dict[str, torch.Tensor]:
+        """What this distiller needs of ``teacher`` (a :class:`~mmkd.models.FrozenTeacher`)
+        beyond its taps, given this step's records; run under ``no_grad``. Default: nothing."""
         return {}
 
-    def forward(self, student: dict, teacher: dict,
-                teacher_model: nn.Module) -> Dict[str, torch.Tensor]:
+    def loss(self, student_records: dict, teacher_records: dict) -> Dict[str, torch.Tensor]:
+        """The method's named losses (``loss_*``, unweighted) and logged values."""
         raise NotImplementedError
+
+    def forward(self, student_records: dict, teacher_records: dict) -> Dict[str, torch.Tensor]:
+        """:meth:`loss`, each ``loss*`` entry times ``loss_weight``."""
+        return {name: value * self.loss_weight if name.startswith('loss') else value
+                for name, value in self.loss(student_records, teacher_records).items()}
 
 
 def check_level_pairs(student_feats: Sequence[torch.Tensor], teacher_feats: Sequence[torch.Tensor],

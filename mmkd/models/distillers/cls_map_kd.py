@@ -9,8 +9,7 @@ from torch import nn
 
 from mmkd.registry import MODELS
 from ..losses import cls_map_kd_loss
-from ..taps import resolve_module
-from .alignment import check_same_anchors
+from .alignment import paired_heads
 from .base import BaseDistiller
 
 
@@ -54,17 +53,10 @@ class ClsMapKD(BaseDistiller):
         cls_map_kd_loss(torch.zeros(1, 1), torch.zeros(1, 1), torch.zeros(1), torch.zeros(1),
                         mode=mode)   # validates mode at build time
 
-    def setup(self, student, teacher, student_model, teacher_model):
-        heads = [resolve_module(m, self.head_path, side)
-                 for m, side in ((student_model, 'student'), (teacher_model, 'teacher'))]
-        check_same_anchors(*heads, self.head_path)
-        for name in ('num_classes', 'use_sigmoid_cls', 'num_base_priors'):
-            s, t = (getattr(head, name) for head in heads)
-            if s != t:
-                raise ValueError(f'ClsMapKD aligns classification maps one to one, but '
-                                 f'{self.head_path}.{name} is {s} in the student and {t} in the '
-                                 f'teacher: set model.student.{self.head_path} and the '
-                                 f'teacher\'s alike')
+    def setup(self, student_records, teacher_records, student_model, teacher_model):
+        heads = paired_heads(student_model, teacher_model, self.head_path, 'ClsMapKD',
+                             same=('num_classes', 'use_sigmoid_cls', 'num_base_priors'),
+                             anchors=True)
         self.sigmoid = heads[0].use_sigmoid_cls
         self.num_classes = heads[0].num_classes
 
@@ -79,15 +71,15 @@ class ClsMapKD(BaseDistiller):
         probs = logits.softmax(dim=-1)
         return probs, 1 - probs[:, -1]                     # foreground = not background
 
-    def teacher_forward(self, student, teacher, teacher_model):
+    def teacher_forward(self, student_records, teacher_records, teacher):
         """The teacher head's classification maps on its own neck (see
         :func:`classification_maps`)."""
-        return dict(maps=classification_maps(teacher_model.get_submodule(self.head_path),
-                                             teacher['feats']))
+        return dict(maps=classification_maps(teacher.module(self.head_path),
+                                             teacher_records['feats']))
 
-    def forward(self, student, teacher, teacher_model=None):
-        student_probs, student_face = self._probabilities(student['outputs'][0])
-        teacher_probs, teacher_face = self._probabilities(teacher['maps'])
+    def loss(self, student_records, teacher_records):
+        student_probs, student_face = self._probabilities(student_records['outputs'][0])
+        teacher_probs, teacher_face = self._probabilities(teacher_records['maps'])
         loss, mined = cls_map_kd_loss(student_probs, teacher_probs, student_face, teacher_face,
                                       self.mode, self.alpha, self.scale, self.beta)
-        return dict(loss_cls_map_kd=self.loss_weight * loss, cls_map_kd_mined=mined)
+        return dict(loss_cls_map_kd=loss, cls_map_kd_mined=mined)

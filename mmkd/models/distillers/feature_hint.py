@@ -14,8 +14,11 @@ _DISTANCES = {'l2': F.mse_loss, 'l1': F.l1_loss}
 class FeatureHint(BaseDistiller):
     """``|| r(V) - Z ||`` per level, ``r`` a 1x1 adaptation conv (also when widths match).
 
-    Each level's distance is normalised by its element count (a mean); levels are averaged.
-    Logged as ``loss_hint``.
+    Each level's distance is normalised by its element count (a mean), and the levels are
+    averaged: Chen et al. (2017) put one hint on the one feature map their heads read, with
+    ``gamma = 0.5``; with a feature pyramid the heads read all its levels, so the pyramid is the
+    hint layer and ``loss_weight`` keeps the paper's meaning whatever the level count (a sum
+    over a 5-level FPN would weigh the hint 5x). Logged as ``loss_hint``.
 
     Args:
         student, teacher (str): modules returning a tuple of levels. Default ``'neck'``.
@@ -33,14 +36,14 @@ class FeatureHint(BaseDistiller):
         self.relu = relu
         self.adapters = nn.ModuleList()
 
-    def setup(self, student, teacher, student_model=None, teacher_model=None):
-        student_feats, teacher_feats = student['feats'], teacher['feats']
+    def setup(self, student_records, teacher_records, student_model=None, teacher_model=None):
+        student_feats, teacher_feats = student_records['feats'], teacher_records['feats']
         check_level_pairs(student_feats, teacher_feats, 'FeatureHint',
                           self.student_taps['feats'], self.teacher_taps['feats'])
         self.adapters = nn.ModuleList(Adapter(s.shape[1], t.shape[1], self.relu)
                                       for s, t in zip(student_feats, teacher_feats))
 
-    def forward(self, student, teacher, teacher_model=None):
+    def loss(self, student_records, teacher_records):
         losses = [self.distance(adapter(s), t) for adapter, s, t
-                  in zip(self.adapters, student['feats'], teacher['feats'])]
-        return dict(loss_hint=self.loss_weight * torch.stack(losses).mean())
+                  in zip(self.adapters, student_records['feats'], teacher_records['feats'])]
+        return dict(loss_hint=torch.stack(losses).mean())

@@ -4,17 +4,19 @@ regression on the RPN and on the RoI head. The hint term is :class:`FeatureHint`
 Per stage: ``L_cls = mu * CE(P_s, y) + (1 - mu) * L_soft`` and
 ``L_reg = smoothL1(R_s, y) + nu * L_b``. The hard terms are the student's own losses (its
 classification loss is scaled by ``mu``); these distillers add ``(1 - mu) * L_soft`` over the
-sampled anchors/RoIs (averaged over them, as the hard CE is) and ``nu * L_b`` over the positives,
-on the stage's own regression targets and normalised by the same factor as the stage's own
-smooth-L1 term (the sampled anchors for the RPN, the sampled RoIs for the RoI head), so ``nu``
-weighs ``L_b`` against it as in the paper. ``mu = 1`` or ``nu = 0`` switches a term off.
+sampled anchors/RoIs and ``nu * L_b`` over the positives, on the stage's own regression targets.
+Each term is normalised by the same factor as the stage's own hard term (its ``avg_factor``:
+the sampled anchors for an RPN with a random sampler, the positives with mmdet's
+``PseudoSampler``; the sampled RoIs for the RoI head), so ``mu`` and ``nu`` weigh the soft
+terms against the hard ones as in the paper. ``mu = 1`` or ``nu = 0`` switches a term off.
 """
 import torch
+
 from mmkd.registry import MODELS
 from ..losses import sigmoid_as_two_way, teacher_bounded_l2, weighted_soft_ce
-from ..taps import resolve_module
-from .alignment import check_same_anchors, same_class_heads
+from .alignment import paired_heads
 from .base import BaseDistiller
+
 
 class _HeadKD(BaseDistiller):
     """Soft-label classification and teacher-bounded regression terms of one stage."""
@@ -30,18 +32,20 @@ class _HeadKD(BaseDistiller):
         self.student_loss_scales = {hard_cls_loss: mu}
 
     def _kd_losses(self, student_logits, teacher_logits, bg_index, sampled, student_reg,
-                   teacher_reg, reg_targets, positive, reg_avg_factor):
+                   teacher_reg, reg_targets, positive, cls_avg_factor, reg_avg_factor):
         """Args: logits (n, C); ``sampled``, ``positive`` (n,) bool; regressions (n, 4);
-        ``reg_avg_factor``: the normaliser of the stage's own regression loss."""
+        ``cls_avg_factor``, ``reg_avg_factor``: the normalisers of the stage's own
+        classification and regression losses."""
         class_weights = student_logits.new_ones(student_logits.shape[-1])
         class_weights[bg_index] = self.bg_weight
         soft = weighted_soft_ce(student_logits[sampled], teacher_logits[sampled],
-                                self.temperature, class_weights).sum() / sampled.sum().clamp(min=1)
+                                self.temperature, class_weights).sum() \
+            / max(float(cls_avg_factor), 1.0)
         bounded = teacher_bounded_l2(student_reg[positive], teacher_reg[positive],
                                      reg_targets[positive], self.margin).sum() \
             / max(float(reg_avg_factor), 1.0)
-        return {f'loss_{self.prefix}_kd_cls': self.loss_weight * (1 - self.mu) * soft,
-                f'loss_{self.prefix}_kd_reg': self.loss_weight * self.nu * bounded}
+        return {f'loss_{self.prefix}_kd_cls': (1 - self.mu) * soft,
+                f'loss_{self.prefix}_kd_reg': self.nu * bounded}
 
 
 @MODELS.register_module()
@@ -69,10 +73,9 @@ class RPNKD(_HeadKD):
                          margin, init_cfg)
         self.head_path = head
 
-    def setup(self, student, teacher, student_model, teacher_model):
-        student_head = resolve_module(student_model, self.head_path, 'student')
-        teacher_head = resolve_module(teacher_model, self.head_path, 'teacher')
-        check_same_anchors(student_head, teacher_head, self.head_path)
+    def setup(self, student_records, teacher_records, student_model, teacher_model):
+        student_head, teacher_head = paired_heads(student_model, teacher_model, self.head_path,
+                                                  'RPNKD', anchors=True, box_coder=True)
         for side, head in (('student', student_head), ('teacher', teacher_head)):
             if getattr(head, 'reg_decoded_bbox', False):
                 raise ValueError(f'RPNKD compares box deltas: set {side} {self.head_path}'
@@ -91,17 +94,17 @@ class RPNKD(_HeadKD):
                 flat.append(score.reshape(-1, 2).flip(-1))
         return torch.cat(flat)
 
-    def teacher_forward(self, student, teacher, teacher_model):
+    def teacher_forward(self, student_records, teacher_records, teacher):
         """The teacher's RPN on its own neck: per level (N, A*C, H, W) scores, (N, 4A, H, W)
         deltas."""
-        cls, reg = teacher_model.get_submodule(self.head_path)(teacher['feats'])
+        cls, reg = teacher.module(self.head_path)(teacher_records['feats'])
         return dict(cls=cls, reg=reg)
 
-    def forward(self, student, teacher, teacher_model=None):
-        student_cls, student_reg = student['outputs']
+    def loss(self, student_records, teacher_records):
+        student_cls, student_reg = student_records['outputs']
         labels, label_weights, reg_targets, reg_weights, avg_factor = \
-            student['targets']['result'][:5]
-        teacher_cls, teacher_reg = teacher['cls'], teacher['reg']
+            student_records['targets']['result'][:5]
+        teacher_cls, teacher_reg = teacher_records['cls'], teacher_records['reg']
 
         def boxes(maps):
             return torch.cat([m.permute(0, 2, 3, 1).reshape(-1, 4) for m in maps])
@@ -113,7 +116,7 @@ class RPNKD(_HeadKD):
             sampled=torch.cat([w.reshape(-1) for w in label_weights]) > 0,
             student_reg=boxes(student_reg), teacher_reg=boxes(teacher_reg),
             reg_targets=torch.cat([t.reshape(-1, 4) for t in reg_targets]),
-            positive=reg_weights[:, 0] > 0, reg_avg_factor=avg_factor)
+            positive=reg_weights[:, 0] > 0, cls_avg_factor=avg_factor, reg_avg_factor=avg_factor)
 
 
 def _gt_class_deltas(bbox_pred: torch.Tensor, labels: torch.Tensor,
@@ -146,9 +149,9 @@ class RoIHeadKD(_HeadKD):
                          margin, init_cfg)
         self.roi_head_path = roi_head
 
-    def setup(self, student, teacher, student_model, teacher_model):
-        heads = same_class_heads(student_model, teacher_model, f'{self.roi_head_path}.bbox_head',
-                                 'RoIHeadKD')
+    def setup(self, student_records, teacher_records, student_model, teacher_model):
+        heads = paired_heads(student_model, teacher_model, f'{self.roi_head_path}.bbox_head',
+                             'RoIHeadKD', same=('num_classes',), box_coder=True)
         for side, head in zip(('student', 'teacher'), heads):
             if head.reg_decoded_bbox or head.custom_cls_channels:
                 raise ValueError(f'RoIHeadKD needs plain softmax scores and box deltas: the '
@@ -157,20 +160,22 @@ class RoIHeadKD(_HeadKD):
         self.num_classes = heads[0].num_classes
         self._agnostic = [head.reg_class_agnostic for head in heads]
 
-    def teacher_forward(self, student, teacher, teacher_model):
+    def teacher_forward(self, student_records, teacher_records, teacher):
         """The teacher's box head on the student's sampled RoIs (n of them): (n, C + 1) scores,
         (n, 4) or (n, 4C) deltas."""
-        out = teacher_model.get_submodule(self.roi_head_path)._bbox_forward(
-            teacher['feats'], student['bbox']['inputs']['rois'])
+        out = teacher.module(self.roi_head_path)._bbox_forward(
+            teacher_records['feats'], student_records['bbox']['inputs']['rois'])
         return dict(cls_score=out['cls_score'], bbox_pred=out['bbox_pred'])
 
-    def forward(self, student, teacher, teacher_model=None):
-        inputs = student['bbox']['inputs']
-        labels, label_weights, reg_targets, _ = student['bbox']['result']['bbox_targets']
+    def loss(self, student_records, teacher_records):
+        inputs = student_records['bbox']['inputs']
+        labels, label_weights, reg_targets, _ = student_records['bbox']['result']['bbox_targets']
         positive = (labels >= 0) & (labels < self.num_classes)
-        return self._kd_losses(
-            inputs['cls_score'], teacher['cls_score'], bg_index=self.num_classes,
-            sampled=label_weights > 0,
+        sampled = label_weights > 0
+        return self._kd_losses(   # normalisers of mmdet's BBoxHead.loss
+            inputs['cls_score'], teacher_records['cls_score'], bg_index=self.num_classes,
+            sampled=sampled,
             student_reg=_gt_class_deltas(inputs['bbox_pred'], labels, self._agnostic[0]),
-            teacher_reg=_gt_class_deltas(teacher['bbox_pred'], labels, self._agnostic[1]),
-            reg_targets=reg_targets, positive=positive, reg_avg_factor=labels.numel())
+            teacher_reg=_gt_class_deltas(teacher_records['bbox_pred'], labels, self._agnostic[1]),
+            reg_targets=reg_targets, positive=positive, cls_avg_factor=sampled.sum(),
+            reg_avg_factor=labels.numel())

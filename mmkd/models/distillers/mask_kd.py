@@ -4,7 +4,7 @@ from mmdet.structures.bbox import bbox2roi
 
 from mmkd.registry import MODELS
 from ..losses import soft_mask_bce
-from .alignment import same_class_heads
+from .alignment import paired_heads
 from .base import BaseDistiller
 
 
@@ -36,21 +36,21 @@ class MaskHeadKD(BaseDistiller):
         self.temperature = temperature
         self.roi_head_path = roi_head
 
-    def setup(self, student, teacher, student_model, teacher_model):
-        same_class_heads(student_model, teacher_model, f'{self.roi_head_path}.mask_head',
-                         'MaskHeadKD')
+    def setup(self, student_records, teacher_records, student_model, teacher_model):
+        paired_heads(student_model, teacher_model, f'{self.roi_head_path}.mask_head',
+                     'MaskHeadKD', same=('num_classes',))
 
-    def teacher_forward(self, student, teacher, teacher_model):
+    def teacher_forward(self, student_records, teacher_records, teacher):
         """The teacher's mask head on the student's positive RoIs (n of them): (n, K, H, W)
         logits."""
-        sampling_results = student['mask']['inputs']['sampling_results']
+        sampling_results = student_records['mask']['inputs']['sampling_results']
         pos_rois = bbox2roi([res.pos_priors for res in sampling_results])
-        return dict(mask_preds=teacher_model.get_submodule(self.roi_head_path)._mask_forward(
-            teacher['feats'], pos_rois)['mask_preds'])
+        return dict(mask_preds=teacher.module(self.roi_head_path)._mask_forward(
+            teacher_records['feats'], pos_rois)['mask_preds'])
 
-    def forward(self, student, teacher, teacher_model=None):
-        inputs = student['mask']['inputs']
+    def loss(self, student_records, teacher_records):
+        inputs = student_records['mask']['inputs']
         labels = torch.cat([res.pos_gt_labels for res in inputs['sampling_results']])
-        loss = soft_mask_bce(_gt_class_masks(inputs['mask_preds'], labels),
-                             _gt_class_masks(teacher['mask_preds'], labels), self.temperature)
-        return dict(loss_mask_kd=self.loss_weight * loss)
+        return dict(loss_mask_kd=soft_mask_bce(
+            _gt_class_masks(inputs['mask_preds'], labels),
+            _gt_class_masks(teacher_records['mask_preds'], labels), self.temperature))

@@ -33,8 +33,8 @@ class ReviewKD(BaseDistiller):
         self.pool_sizes = tuple(pool_sizes)
         self.abfs = nn.ModuleList()
 
-    def setup(self, student, teacher, student_model=None, teacher_model=None):
-        student_feats, teacher_feats = student['feats'], teacher['feats']
+    def setup(self, student_records, teacher_records, student_model=None, teacher_model=None):
+        student_feats, teacher_feats = student_records['feats'], teacher_records['feats']
         check_level_pairs(student_feats, teacher_feats, 'ReviewKD', self.student_taps['feats'],
                           self.teacher_taps['feats'])
         deepest = len(student_feats) - 1
@@ -42,11 +42,11 @@ class ReviewKD(BaseDistiller):
             ABF(s.shape[1], self.mid_channels or t.shape[1], t.shape[1], fuse=level < deepest)
             for level, (s, t) in enumerate(zip(student_feats, teacher_feats)))
 
-    def forward(self, student, teacher, teacher_model=None):
-        student_feats, teacher_feats = student['feats'], teacher['feats']
+    def loss(self, student_records, teacher_records):
+        student_feats, teacher_feats = student_records['feats'], teacher_records['feats']
         fused = [None] * len(student_feats)
         residual = None
         for level in reversed(range(len(student_feats))):
             fused[level], residual = self.abfs[level](student_feats[level], residual)
         loss = sum(hcl_loss(s, t, self.pool_sizes) for s, t in zip(fused, teacher_feats))
-        return dict(loss_reviewkd=self.loss_weight * loss)
+        return dict(loss_reviewkd=loss)
