@@ -103,15 +103,11 @@ def test_anchor_layouts_differ_for_dense_kd(teacher_checkpoint, tmp_path):
         build_clskd(tmp_path, teacher_update=other_ratios)
 
 
-def test_feature_levels_that_cannot_be_paired(teacher_checkpoint):
-    student = model_config(STUDENT_CONFIG)
-    student.neck.num_outs = 4
-    student.rpn_head.anchor_generator.strides = [4, 8, 16, 32]
-    student.roi_head.bbox_roi_extractor.featmap_strides = [4, 8, 16, 32]
-    with pytest.raises(ValueError, match=r"model\.distillers\[0\] \(mmkd.ReviewKD\): .*student "
-                                         r"'neck' gives 4 levels, teacher 'neck' 5 \(set "
-                                         r'neck.num_outs alike'):
-        build(teacher_checkpoint, student=student)
+def test_feature_levels_without_a_shared_stride(teacher_checkpoint):
+    with pytest.raises(ValueError, match=r"model\.distillers\[0\] \(mmkd.ReviewKD\): ReviewKD: "
+                                         r"strides=\[128\] asks for \[128\], which the two models "
+                                         r"do not share \(shared: \[4, 8, 16, 32, 64\]"):
+        build(teacher_checkpoint, distillers=[dict(type='mmkd.ReviewKD', strides=[128])])
 
 
 def test_unknown_option_values_name_their_key(teacher_checkpoint):

@@ -305,3 +305,33 @@ def test_unknown_teacher_key_is_named(teacher_checkpoint):
                                        r"'trust_checkpoint'\]"):
         build(teacher_checkpoint, teacher=dict(config=TEACHER_CONFIG,
                                                checkpoint=teacher_checkpoint, channel_last=True))
+
+
+def test_two_stage_teacher_for_a_one_stage_student_pairs_levels_by_stride(tmp_path,
+                                                                           monkeypatch):
+    """mmdet 3.3's Faster R-CNN R50 (FPN strides 4-64) teaching its RetinaNet R18 (8-128), both
+    by mmdet:: path: ReviewKD distils the shared strides 8-64, logs the pairing once, trains."""
+    from mmdet.registry import MODELS as MMDET_MODELS
+    from mmkd.models.distillers import base
+    from mmkd.models.teacher import load_model_config
+    teacher_config = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+    checkpoint = str(tmp_path / 'frcnn_r50.pth')
+    torch.save(dict(state_dict=MMDET_MODELS.build(load_model_config(teacher_config))
+                    .state_dict()), checkpoint)
+    logged = []
+    monkeypatch.setattr(base, 'print_log', lambda message, **kwargs: logged.append(message))
+    model = MODELS.build(dict(
+        type='mmkd.DistillDetector', student=MODEL_ZOO_STUDENT,
+        teacher=dict(config=teacher_config, checkpoint=checkpoint),
+        distillers=[dict(type='mmkd.ReviewKD', student='neck', teacher='neck')]))
+    assert logged == ['ReviewKD: levels paired by stride: stride 8: student [0] 256 ch -> '
+                      'teacher [1] 256 ch; stride 16: student [1] 256 ch -> teacher [2] 256 ch; '
+                      'stride 32: student [2] 256 ch -> teacher [3] 256 ch; stride 64: student '
+                      '[3] 256 ch -> teacher [4] 256 ch (ABF)']
+    inputs, samples = fake_batch(size=128)
+    losses = model.train().loss(inputs, samples)
+    losses['loss_reviewkd'].backward()
+    assert losses['loss_reviewkd'].item() > 0
+    grads = [conv.conv.weight.grad for conv in model.student.neck.fpn_convs]
+    assert all(grad.abs().sum() > 0 for grad in grads[:3])   # P3-P5 are distilled
+    assert grads[4] is None or grads[4].abs().sum() == 0     # P7 (stride 128) is not

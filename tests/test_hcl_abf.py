@@ -217,9 +217,42 @@ def test_reviewkd_loss_is_the_papers(mid_channels):
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
+def test_reviewkd_pairs_levels_by_stride_and_chains_the_paired_ones():
+    """A Faster R-CNN FPN (strides 4-64 at the 128 px probe: 32..2 px maps) next to a RetinaNet
+    one (8-128: 16..1 px): strides 8, 16, 32, 64 pair, student levels 1-4 with teacher levels
+    0-3; the ABF chain and the loss run over those four only."""
+    from mmkd.models.distillers import pair_levels
+    torch.manual_seed(0)
+    student = pyramid(8, sizes=(32, 16, 8, 4, 2))
+    teacher = pyramid(12, sizes=(16, 8, 4, 2, 1))
+    assert [(p.stride, p.student, p.teacher) for p in pair_levels(
+        student, teacher, 'X', 'neck', 'neck')] == [(8, 1, 0), (16, 2, 1), (32, 3, 2), (64, 4, 3)]
+    distiller = ReviewKD(loss_weight=1.3)
+    distiller.setup(dict(feats=student), dict(feats=teacher))
+    assert len(distiller.abfs) == 4 and distiller.abfs[3].attention is None
+    scramble_affine(distiller)
+    loss = distiller(dict(feats=student), dict(feats=teacher))['loss_reviewkd']
+    expected = paper_reviewkd_loss(distiller.abfs, student[1:], teacher[:4], 1.3)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+
+    picked = ReviewKD(strides=(16, 64))
+    picked.setup(dict(feats=student), dict(feats=teacher))
+    assert [(p.student, p.teacher) for p in picked.pairs] == [(2, 1), (4, 3)]
+    expected = paper_reviewkd_loss(picked.abfs, (student[2], student[4]),
+                                   (teacher[1], teacher[3]), 1.0)
+    loss = picked(dict(feats=student), dict(feats=teacher))['loss_reviewkd']
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
 def test_reviewkd_refuses_levels_that_cannot_pair():
     distiller = ReviewKD()
-    with pytest.raises(ValueError, match='student .neck. gives 4 levels, teacher .neck. 5'):
-        distiller.setup(dict(feats=pyramid(8)), dict(feats=pyramid(8, sizes=(32, 16, 8, 4, 2))))
-    with pytest.raises(ValueError, match=r'level 1 has size \(8, 8\) in the student'):
-        distiller.setup(dict(feats=pyramid(8)), dict(feats=pyramid(8, sizes=(16, 9, 4, 2))))
+    with pytest.raises(ValueError, match=r"no feature level of the same stride: student 'neck' "
+                                         r"has strides \[8, 16\], teacher 'neck' \[32, 64\]"):
+        distiller.setup(dict(feats=pyramid(8, sizes=(16, 8))),
+                        dict(feats=pyramid(8, sizes=(4, 2))))
+    with pytest.raises(ValueError, match=r'strides=\[8, 128\] asks for \[128\], which the two '
+                                         r'models do not share \(shared: \[8, 16, 32, 64\]'):
+        ReviewKD(strides=[8, 128]).setup(dict(feats=pyramid(8)),
+                                         dict(feats=pyramid(8, sizes=(32, 16, 8, 4, 2))))
+    with pytest.raises(ValueError, match='needs modules that return a tuple'):
+        distiller.setup(dict(feats=torch.zeros(1, 8, 4, 4)), dict(feats=pyramid(8)))

@@ -45,10 +45,14 @@ def freeze(model: nn.Module) -> nn.Module:
     return model
 
 
+PROBE_SIZE = 128   # pixels a side of the probe input: a stride is PROBE_SIZE / map width
+
+
 @torch.no_grad()
-def probe_features(model: nn.Module, size: int = 128):
+def probe_features(model: nn.Module, size: int = PROBE_SIZE):
     """Run ``model.extract_feat`` once on zeros (1, 3, size, size) in eval mode, restoring the
-    train/eval state afterwards, so taps on backbone and neck can report their shapes."""
+    train/eval state afterwards, so taps on backbone and neck can report their shapes (and
+    strides, ``size`` / map width)."""
     was_training = model.training
     model.eval()
     try:

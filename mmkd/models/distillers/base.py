@@ -1,10 +1,14 @@
 """The interface every distiller implements."""
 import difflib
-from typing import Dict, Sequence
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence
 
 import torch
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import nn
+
+from ..teacher import PROBE_SIZE
 
 
 class BaseDistiller(BaseModule):
@@ -65,24 +69,65 @@ class BaseDistiller(BaseModule):
                 for name, value in self.loss(student_records, teacher_records).items()}
 
 
-def check_level_pairs(student_feats: Sequence[torch.Tensor], teacher_feats: Sequence[torch.Tensor],
-                      distiller: str, student_path: str, teacher_path: str) -> None:
-    """Raise a ValueError naming both sides when two feature pyramids cannot be paired level by
-    level: different level counts or different spatial sizes at a level."""
+@dataclass(frozen=True)
+class LevelPair:
+    """One feature level both models have: its stride (input pixels per map cell) and its index
+    in each model's tuple of levels."""
+    stride: int
+    student: int
+    teacher: int
+
+
+def level_strides(feats: Sequence[torch.Tensor], input_size: int = PROBE_SIZE) -> List[int]:
+    """Strides of (N, C, H, W) maps computed from an input of ``input_size`` pixels a side."""
+    return [max(1, round(input_size / feat.shape[-1])) for feat in feats]
+
+
+def pair_levels(student_feats: Sequence[torch.Tensor], teacher_feats: Sequence[torch.Tensor],
+                distiller: str, student_path: str, teacher_path: str,
+                strides: Optional[Sequence[int]] = None,
+                input_size: int = PROBE_SIZE) -> List[LevelPair]:
+    """Pair two feature pyramids level by level **by stride**, shallow to deep.
+
+    The strides come from the probe (``input_size`` / map width): the levels both models have
+    are paired, the others skipped, so a Faster R-CNN FPN (strides 4-64) pairs with a RetinaNet
+    one (8-128) on 8-64. ``strides`` picks some of the shared ones.
+
+    Raises:
+        ValueError: a tapped module does not return a tuple of maps, no stride is shared (both
+            lists named), or a stride asked for is not shared.
+    """
     if not isinstance(student_feats, (tuple, list)) or not isinstance(teacher_feats, (tuple, list)):
         raise ValueError(f'{distiller} pairs feature levels, so it needs modules that return a '
                          f'tuple of (N, C, H, W) maps: student {student_path!r} returns '
                          f'{type(student_feats).__name__}, teacher {teacher_path!r} returns '
                          f'{type(teacher_feats).__name__}')
-    if len(student_feats) != len(teacher_feats):
-        raise ValueError(f'{distiller}: feature levels cannot be paired: student {student_path!r} '
-                         f'gives {len(student_feats)} levels, teacher {teacher_path!r} '
-                         f'{len(teacher_feats)} (set neck.num_outs alike in both models)')
-    for level, (s, t) in enumerate(zip(student_feats, teacher_feats)):
-        if s.shape[-2:] != t.shape[-2:]:
-            raise ValueError(f'{distiller}: level {level} has size {tuple(s.shape[-2:])} in the '
-                             f'student {student_path!r} but {tuple(t.shape[-2:])} in the teacher '
-                             f'{teacher_path!r} (the two need the same strides)')
+    student_strides = level_strides(student_feats, input_size)
+    teacher_strides = level_strides(teacher_feats, input_size)
+    shared = sorted(set(student_strides) & set(teacher_strides))
+    if not shared:
+        raise ValueError(f'{distiller}: no feature level of the same stride: student '
+                         f'{student_path!r} has strides {student_strides}, teacher '
+                         f'{teacher_path!r} {teacher_strides}')
+    if strides is not None:
+        missing = sorted(set(strides) - set(shared))
+        if missing:
+            raise ValueError(f'{distiller}: strides={list(strides)} asks for {missing}, which '
+                             f'the two models do not share (shared: {shared}; student '
+                             f'{student_strides}, teacher {teacher_strides})')
+        shared = sorted(set(strides))
+    return [LevelPair(stride, student_strides.index(stride), teacher_strides.index(stride))
+            for stride in shared]
+
+
+def log_level_pairs(distiller: str, pairs: Sequence[LevelPair],
+                    student_feats: Sequence[torch.Tensor], teacher_feats: Sequence[torch.Tensor],
+                    connector: str) -> None:
+    """One log line with the pairing: stride, level index and channels on each side."""
+    print_log(f'{distiller}: levels paired by stride: ' + '; '.join(
+        f'stride {pair.stride}: student [{pair.student}] {student_feats[pair.student].shape[1]} '
+        f'ch -> teacher [{pair.teacher}] {teacher_feats[pair.teacher].shape[1]} ch'
+        for pair in pairs) + f' ({connector})', logger='current')
 
 
 def registered_distillers() -> list:

@@ -1,18 +1,21 @@
 """Hint learning on feature maps (FitNets; Chen et al. 2017 for detection)."""
+from typing import Optional, Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from mmkd.registry import MODELS
 from ..connectors import Adapter
-from .base import BaseDistiller, check_level_pairs
+from .base import BaseDistiller, log_level_pairs, pair_levels
 
 _DISTANCES = {'l2': F.mse_loss, 'l1': F.l1_loss}
 
 
 @MODELS.register_module()
 class FeatureHint(BaseDistiller):
-    """``|| r(V) - Z ||`` per level, ``r`` a 1x1 adaptation conv (also when widths match).
+    """``|| r(V) - Z ||`` per level, ``r`` a 1x1 adaptation conv (also when widths match), on
+    the levels the two models share by stride (:func:`pair_levels`).
 
     Each level's distance is normalised by its element count (a mean), and the levels are
     averaged: Chen et al. (2017) put one hint on the one feature map their heads read, with
@@ -25,25 +28,34 @@ class FeatureHint(BaseDistiller):
         loss_weight (float): ``gamma``; 0.5 in the paper.
         distance (str): ``'l2'`` (squared, default) or ``'l1'``.
         relu (bool): ReLU after the adaptation conv. Default False.
+        strides (Sequence[int], optional): distil these strides only. Default: all shared.
     """
 
     def __init__(self, student: str = 'neck', teacher: str = 'neck', loss_weight: float = 0.5,
-                 distance: str = 'l2', relu: bool = False, init_cfg=None):
+                 distance: str = 'l2', relu: bool = False,
+                 strides: Optional[Sequence[int]] = None, init_cfg=None):
         super().__init__(dict(feats=student), dict(feats=teacher), loss_weight, init_cfg)
         if distance not in _DISTANCES:
             raise ValueError(f'FeatureHint distance={distance!r}: choose from {list(_DISTANCES)}')
         self.distance = _DISTANCES[distance]
         self.relu = relu
+        self.strides = strides
+        self.pairs = []
         self.adapters = nn.ModuleList()
 
     def setup(self, student_records, teacher_records, student_model=None, teacher_model=None):
         student_feats, teacher_feats = student_records['feats'], teacher_records['feats']
-        check_level_pairs(student_feats, teacher_feats, 'FeatureHint',
-                          self.student_taps['feats'], self.teacher_taps['feats'])
-        self.adapters = nn.ModuleList(Adapter(s.shape[1], t.shape[1], self.relu)
-                                      for s, t in zip(student_feats, teacher_feats))
+        self.pairs = pair_levels(student_feats, teacher_feats, 'FeatureHint',
+                                 self.student_taps['feats'], self.teacher_taps['feats'],
+                                 self.strides)
+        self.adapters = nn.ModuleList(
+            Adapter(student_feats[pair.student].shape[1], teacher_feats[pair.teacher].shape[1],
+                    self.relu) for pair in self.pairs)
+        log_level_pairs('FeatureHint', self.pairs, student_feats, teacher_feats,
+                        '1x1 conv adapter')
 
     def loss(self, student_records, teacher_records):
-        losses = [self.distance(adapter(s), t) for adapter, s, t
-                  in zip(self.adapters, student_records['feats'], teacher_records['feats'])]
+        losses = [self.distance(adapter(student_records['feats'][pair.student]),
+                                teacher_records['feats'][pair.teacher])
+                  for adapter, pair in zip(self.adapters, self.pairs)]
         return dict(loss_hint=torch.stack(losses).mean())

@@ -6,44 +6,53 @@ from torch import nn
 from mmkd.registry import MODELS
 from ..connectors import ABF
 from ..losses import hcl_loss
-from .base import BaseDistiller, check_level_pairs
+from .base import BaseDistiller, log_level_pairs, pair_levels
 
 
 @MODELS.register_module()
 class ReviewKD(BaseDistiller):
     """Cross-stage review: each student level, fused through an ABF chain that runs from the
-    deepest level to the shallowest, learns its teacher level with HCL.
+    deepest level to the shallowest, learns the teacher's level of the same stride with HCL.
 
-    Levels are taken in the order the tapped module returns them, shallow to deep (as mmdet
-    necks do); channel widths and level count are read from the two models. The loss is the sum
-    of HCL over levels times ``loss_weight`` (``loss_reviewkd`` in the log).
+    Levels are paired by stride (:func:`pair_levels`): the strides both models have, or those
+    of ``strides``; the ABF chain runs over the paired levels, deep to shallow. Channel widths
+    are read from the two models. The loss is the sum of HCL over the paired levels times
+    ``loss_weight`` (``loss_reviewkd`` in the log).
 
     Args:
         student, teacher (str): modules returning a tuple of levels. Default ``'neck'``.
         loss_weight (float): 1.2 for Faster R-CNN R101->R18 in the paper.
         mid_channels (int, optional): ABF fusion width; default the teacher's width.
         pool_sizes (Sequence[int]): HCL pyramid. Default (4, 2, 1).
+        strides (Sequence[int], optional): distil these strides only. Default: all shared.
     """
 
     def __init__(self, student: str = 'neck', teacher: str = 'neck', loss_weight: float = 1.0,
                  mid_channels: Optional[int] = None, pool_sizes: Sequence[int] = (4, 2, 1),
-                 init_cfg=None):
+                 strides: Optional[Sequence[int]] = None, init_cfg=None):
         super().__init__(dict(feats=student), dict(feats=teacher), loss_weight, init_cfg)
         self.mid_channels = mid_channels
         self.pool_sizes = tuple(pool_sizes)
+        self.strides = strides
+        self.pairs = []
         self.abfs = nn.ModuleList()
 
     def setup(self, student_records, teacher_records, student_model=None, teacher_model=None):
         student_feats, teacher_feats = student_records['feats'], teacher_records['feats']
-        check_level_pairs(student_feats, teacher_feats, 'ReviewKD', self.student_taps['feats'],
-                          self.teacher_taps['feats'])
-        deepest = len(student_feats) - 1
+        self.pairs = pair_levels(student_feats, teacher_feats, 'ReviewKD',
+                                 self.student_taps['feats'], self.teacher_taps['feats'],
+                                 self.strides)
+        deepest = len(self.pairs) - 1
         self.abfs = nn.ModuleList(
-            ABF(s.shape[1], self.mid_channels or t.shape[1], t.shape[1], fuse=level < deepest)
-            for level, (s, t) in enumerate(zip(student_feats, teacher_feats)))
+            ABF(student_feats[pair.student].shape[1],
+                self.mid_channels or teacher_feats[pair.teacher].shape[1],
+                teacher_feats[pair.teacher].shape[1], fuse=index < deepest)
+            for index, pair in enumerate(self.pairs))
+        log_level_pairs('ReviewKD', self.pairs, student_feats, teacher_feats, 'ABF')
 
     def loss(self, student_records, teacher_records):
-        student_feats, teacher_feats = student_records['feats'], teacher_records['feats']
+        student_feats = [student_records['feats'][pair.student] for pair in self.pairs]
+        teacher_feats = [teacher_records['feats'][pair.teacher] for pair in self.pairs]
         fused = [None] * len(student_feats)
         residual = None
         for level in reversed(range(len(student_feats))):
