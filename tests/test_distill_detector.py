@@ -335,3 +335,68 @@ def test_two_stage_teacher_for_a_one_stage_student_pairs_levels_by_stride(tmp_pa
     grads = [conv.conv.weight.grad for conv in model.student.neck.fpn_convs]
     assert all(grad.abs().sum() > 0 for grad in grads[:3])   # P3-P5 are distilled
     assert grads[4] is None or grads[4].abs().sum() == 0     # P7 (stride 128) is not
+
+
+def test_teacher_input_padded_to_its_own_divisor(teacher_checkpoint):
+    """A student that pads to 1 (RTMDet's default) next to a teacher that pads to 32: the
+    teacher's input is what its own preprocessor makes of the same images, the extra padding
+    (right and bottom, the teacher's pad_value) included; the student's input is untouched."""
+    student_cfg = model_config(TEACHER_CONFIG)
+    student_cfg.data_preprocessor.pad_size_divisor = 1
+    teacher_cfg = model_config(TEACHER_CONFIG)
+    teacher_cfg.data_preprocessor.update(pad_size_divisor=32, pad_value=3,
+                                         **TEACHER_PREPROCESSING['unit_range'])
+    model = build(teacher_checkpoint, student=student_cfg,
+                  teacher=dict(config=teacher_cfg, checkpoint=teacher_checkpoint))
+    torch.manual_seed(0)
+    images = [torch.rand(3, 40, 70) * 255, torch.rand(3, 50, 48) * 255]
+    samples = [DetDataSample(metainfo=dict(img_shape=tuple(image.shape[1:])))
+               for image in images]
+    student = model.data_preprocessor({'inputs': [i.clone() for i in images],
+                                       'data_samples': samples}, False)
+    teacher_own = model.teacher.detector.data_preprocessor(
+        {'inputs': [i.clone() for i in images]}, False)['inputs']
+    assert student['inputs'].shape == (2, 3, 50, 70) and teacher_own.shape == (2, 3, 64, 96)
+    adapted = model.teacher.input(student['inputs'], student['data_samples'])
+    torch.testing.assert_close(adapted, teacher_own, atol=1e-4, rtol=1e-5)
+
+
+def test_feature_maps_of_one_stride_are_cut_to_their_common_part():
+    """Padding to 32 (teacher) and to 1 (student) gives maps of one stride that differ by the
+    extra padding, right and bottom: both are compared on their common top-left part."""
+    from mmkd.models.distillers import FeatureHint
+    torch.manual_seed(0)
+    probe = [torch.zeros(1, 4, 16, 16), torch.zeros(1, 4, 8, 8)]     # strides 8, 16
+    hint = FeatureHint(loss_weight=1.0)
+    hint.setup(dict(feats=probe), dict(feats=[p.new_zeros(1, 6, *p.shape[2:]) for p in probe]))
+    student = (torch.randn(2, 4, 7, 9), torch.randn(2, 4, 4, 5))
+    teacher = (torch.randn(2, 6, 8, 12), torch.randn(2, 6, 4, 6))
+    loss = hint(dict(feats=student), dict(feats=teacher))['loss_hint']
+    expected = torch.stack([
+        ((torch.nn.functional.conv2d(s, a[0].weight, a[0].bias) - t[..., :s.shape[2], :s.shape[3]])
+         ** 2).mean() for a, s, t in zip(hint.adapters, student, teacher)]).mean()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_one_stage_teacher_for_an_rtmdet_student(tmp_path):
+    """mmdet 3.3's RetinaNet R50 (5 levels, strides 8-128, pads to 32) teaching its RTMDet-tiny
+    (3 levels, 8-32, pads to 1, other normalisation), both by mmdet:: path: ReviewKD pairs
+    strides 8, 16, 32 (its neck has 3 levels, RetinaNet's 5) and a step trains."""
+    from mmdet.registry import MODELS as MMDET_MODELS
+    from mmkd.models.teacher import load_model_config
+    checkpoint = str(tmp_path / 'retinanet_r50.pth')
+    torch.save(dict(state_dict=MMDET_MODELS.build(load_model_config(MODEL_ZOO_TEACHER))
+                    .state_dict()), checkpoint)
+    model = MODELS.build(dict(
+        type='mmkd.DistillDetector', student='mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
+        teacher=dict(config=MODEL_ZOO_TEACHER, checkpoint=checkpoint),
+        distillers=[dict(type='mmkd.ReviewKD', student='neck', teacher='neck')]))
+    assert [(p.stride, p.student, p.teacher) for p in model.distillers[0].pairs] == \
+        [(8, 0, 0), (16, 1, 1), (32, 2, 2)]
+    assert model.teacher.input.pad_size_divisor == 32 and not model.teacher.input.identity
+    inputs, samples = fake_batch(size=96)
+    losses = model.train().loss(inputs, samples)
+    losses['loss_reviewkd'].backward()
+    assert losses['loss_reviewkd'].item() > 0
+    assert all(p.grad is not None and p.grad.abs().sum() > 0
+               for p in model.distillers[0].abfs.parameters() if p.dim() == 4)

@@ -2,6 +2,7 @@
 from typing import Optional
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -21,8 +22,10 @@ class TeacherInputAdapter(nn.Module):
 
     ``teacher_input = (unnormalise_student(x)[channel order] - mean_t) / std_t`` inside each
     image; the padding (right and bottom of each image's ``img_shape``, which mmdet fills after
-    normalising) gets the teacher's own ``pad_value``, as the teacher's preprocessor would give
-    it. An identity when both preprocessors agree (the common case costs nothing).
+    normalising) gets the teacher's own ``pad_value``, and the batch is padded further (right and
+    bottom) to a multiple of the teacher's ``pad_size_divisor`` where the student's padding is
+    not one, as the teacher's preprocessor would do. An identity when both preprocessors agree
+    (the common case costs nothing).
 
     Args:
         student_preprocessor, teacher_preprocessor: built ``DetDataPreprocessor`` modules.
@@ -32,14 +35,12 @@ class TeacherInputAdapter(nn.Module):
         super().__init__()
         s_mean, s_std, s_swap, s_div, s_pad = _normalisation(student_preprocessor)
         t_mean, t_std, t_swap, t_div, t_pad = _normalisation(teacher_preprocessor)
-        if s_div % t_div:
-            raise ValueError(f'teacher data_preprocessor.pad_size_divisor={t_div} does not divide '
-                             f'the student\'s ({s_div}): set the student\'s to a multiple of it')
         self.swap_channels = s_swap != t_swap
         self.same_normalisation = (not self.swap_channels and torch.equal(s_mean, t_mean)
                                    and torch.equal(s_std, t_std))
         self.identity = self.same_normalisation and s_pad == t_pad
         self.pad_value = t_pad
+        self.pad_size_divisor = t_div
         # teacher_input = raw * scale + shift, with raw = x * s_std + s_mean (then reordered)
         if self.swap_channels:
             s_mean, s_std = s_mean.flip(0), s_std.flip(0)
@@ -54,7 +55,7 @@ class TeacherInputAdapter(nn.Module):
         starts; without them the whole batch is taken as image.
         """
         if self.identity:
-            return inputs
+            return self._pad_to_divisor(inputs)
         if not self.same_normalisation:
             if self.swap_channels:
                 inputs = inputs.flip(1)
@@ -65,4 +66,12 @@ class TeacherInputAdapter(nn.Module):
             height, width = sample.img_shape[:2]
             image[:, height:, :] = self.pad_value
             image[:, :, width:] = self.pad_value
-        return inputs
+        return self._pad_to_divisor(inputs)
+
+    def _pad_to_divisor(self, inputs: torch.Tensor) -> torch.Tensor:
+        height, width = inputs.shape[-2:]
+        divisor = self.pad_size_divisor
+        extra_h, extra_w = -height % divisor, -width % divisor
+        if not (extra_h or extra_w):
+            return inputs
+        return F.pad(inputs, (0, extra_w, 0, extra_h), value=self.pad_value)

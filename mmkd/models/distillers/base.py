@@ -120,6 +120,18 @@ def pair_levels(student_feats: Sequence[torch.Tensor], teacher_feats: Sequence[t
             for stride in shared]
 
 
+def common_crop(student_map: torch.Tensor, teacher_map: torch.Tensor):
+    """Both (N, C, H, W) maps of one stride cut to their common top-left part (min H, min W).
+
+    Where the two models pad the batch to different multiples (``pad_size_divisor``), their maps
+    of one stride differ by that extra padding, which mmdet puts right and bottom; the images
+    themselves sit top-left in both. Maps of equal size are returned as they are.
+    """
+    height = min(student_map.shape[-2], teacher_map.shape[-2])
+    width = min(student_map.shape[-1], teacher_map.shape[-1])
+    return student_map[..., :height, :width], teacher_map[..., :height, :width]
+
+
 def log_level_pairs(distiller: str, pairs: Sequence[LevelPair],
                     student_feats: Sequence[torch.Tensor], teacher_feats: Sequence[torch.Tensor],
                     connector: str) -> None:

@@ -7,7 +7,7 @@ from torch import nn
 
 from mmkd.registry import MODELS
 from ..connectors import Adapter
-from .base import BaseDistiller, log_level_pairs, pair_levels
+from .base import BaseDistiller, common_crop, log_level_pairs, pair_levels
 
 _DISTANCES = {'l2': F.mse_loss, 'l1': F.l1_loss}
 
@@ -55,7 +55,9 @@ class FeatureHint(BaseDistiller):
                         '1x1 conv adapter')
 
     def loss(self, student_records, teacher_records):
-        losses = [self.distance(adapter(student_records['feats'][pair.student]),
-                                teacher_records['feats'][pair.teacher])
-                  for adapter, pair in zip(self.adapters, self.pairs)]
+        losses = []
+        for adapter, pair in zip(self.adapters, self.pairs):
+            student, teacher = common_crop(student_records['feats'][pair.student],
+                                           teacher_records['feats'][pair.teacher])
+            losses.append(self.distance(adapter(student), teacher))
         return dict(loss_hint=torch.stack(losses).mean())

@@ -6,7 +6,7 @@ from torch import nn
 from mmkd.registry import MODELS
 from ..connectors import ABF
 from ..losses import hcl_loss
-from .base import BaseDistiller, log_level_pairs, pair_levels
+from .base import BaseDistiller, common_crop, log_level_pairs, pair_levels
 
 
 @MODELS.register_module()
@@ -51,8 +51,9 @@ class ReviewKD(BaseDistiller):
         log_level_pairs('ReviewKD', self.pairs, student_feats, teacher_feats, 'ABF')
 
     def loss(self, student_records, teacher_records):
-        student_feats = [student_records['feats'][pair.student] for pair in self.pairs]
-        teacher_feats = [teacher_records['feats'][pair.teacher] for pair in self.pairs]
+        student_feats, teacher_feats = zip(*(
+            common_crop(student_records['feats'][pair.student],
+                        teacher_records['feats'][pair.teacher]) for pair in self.pairs))
         fused = [None] * len(student_feats)
         residual = None
         for level in reversed(range(len(student_feats))):
