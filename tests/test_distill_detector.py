@@ -229,6 +229,19 @@ def test_channels_last_teacher_gives_the_same_roi_and_mask_kd_losses(teacher_che
             assert losses[name].item() == pytest.approx(expected[name].item(), rel=1e-5), name
 
 
+def preprocessed_both_ways(model, sizes):
+    """Random BGR 0..255 images of ``sizes`` (H, W) through the student's preprocessor (a dict
+    with inputs and data samples) and through the teacher's own (its inputs)."""
+    torch.manual_seed(0)
+    images = [torch.rand(3, height, width) * 255 for height, width in sizes]
+    samples = [DetDataSample(metainfo=dict(img_shape=size)) for size in sizes]
+    student = model.data_preprocessor({'inputs': [i.clone() for i in images],
+                                       'data_samples': samples}, False)
+    teacher_own = model.teacher.detector.data_preprocessor(
+        {'inputs': [i.clone() for i in images]}, False)['inputs']
+    return student, teacher_own
+
+
 TEACHER_PREPROCESSING = dict(
     caffe=dict(mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0], bgr_to_rgb=False),
     unit_range=dict(mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, 255.0], bgr_to_rgb=True))
@@ -245,14 +258,7 @@ def test_teacher_input_is_what_its_own_preprocessor_makes(teacher_checkpoint, st
     teacher_cfg.data_preprocessor.update(pad_size_divisor=32, **TEACHER_PREPROCESSING[style])
     model = build(teacher_checkpoint, teacher=dict(config=teacher_cfg,
                                                    checkpoint=teacher_checkpoint))
-    torch.manual_seed(0)
-    images = [torch.rand(3, 40, 64) * 255, torch.rand(3, 64, 48) * 255]   # BGR, 0..255
-    samples = [DetDataSample(metainfo=dict(img_shape=tuple(image.shape[1:])))
-               for image in images]
-    student = model.data_preprocessor({'inputs': [i.clone() for i in images],
-                                       'data_samples': samples}, False)
-    teacher_own = model.teacher.detector.data_preprocessor(
-        {'inputs': [i.clone() for i in images]}, False)['inputs']
+    student, teacher_own = preprocessed_both_ways(model, sizes=((40, 64), (64, 48)))
     assert student['inputs'].shape == teacher_own.shape == (2, 3, 64, 64)
     adapted = model.teacher.input(student['inputs'], student['data_samples'])
     torch.testing.assert_close(adapted, teacher_own, atol=1e-4, rtol=1e-5)
@@ -348,14 +354,7 @@ def test_teacher_input_padded_to_its_own_divisor(teacher_checkpoint):
                                          **TEACHER_PREPROCESSING['unit_range'])
     model = build(teacher_checkpoint, student=student_cfg,
                   teacher=dict(config=teacher_cfg, checkpoint=teacher_checkpoint))
-    torch.manual_seed(0)
-    images = [torch.rand(3, 40, 70) * 255, torch.rand(3, 50, 48) * 255]
-    samples = [DetDataSample(metainfo=dict(img_shape=tuple(image.shape[1:])))
-               for image in images]
-    student = model.data_preprocessor({'inputs': [i.clone() for i in images],
-                                       'data_samples': samples}, False)
-    teacher_own = model.teacher.detector.data_preprocessor(
-        {'inputs': [i.clone() for i in images]}, False)['inputs']
+    student, teacher_own = preprocessed_both_ways(model, sizes=((40, 70), (50, 48)))
     assert student['inputs'].shape == (2, 3, 50, 70) and teacher_own.shape == (2, 3, 64, 96)
     adapted = model.teacher.input(student['inputs'], student['data_samples'])
     torch.testing.assert_close(adapted, teacher_own, atol=1e-4, rtol=1e-5)
