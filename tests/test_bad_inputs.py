@@ -35,11 +35,12 @@ def test_unknown_distiller_type_suggests_the_registered_one(teacher_checkpoint):
 
 
 def test_tap_path_not_in_the_model_lists_nearest_names(teacher_checkpoint):
-    with pytest.raises(KeyError, match=r"model\.distillers\[0\] \(mmkd.ReviewKD\): student has no "
-                                       r"module 'nek'.*'neck'"):
+    with pytest.raises(KeyError, match=r"model\.distillers\[0\] \(mmkd.ReviewKD\): student "
+                                       r"\(FasterRCNN\) has no module 'nek'.*'neck'"):
         build(teacher_checkpoint,
               distillers=[dict(type='mmkd.ReviewKD', student='nek', teacher='neck')])
-    with pytest.raises(KeyError, match=r"teacher has no module 'backbone.layer9'.*backbone\.layer"):
+    with pytest.raises(KeyError, match=r"teacher \(FasterRCNN\) has no module 'backbone.layer9'"
+                                       r".*backbone\.layer"):
         build(teacher_checkpoint,
               distillers=[dict(type='mmkd.ReviewKD', student='neck', teacher='backbone.layer9')])
 
@@ -101,6 +102,23 @@ def test_anchor_layouts_differ_for_dense_kd(teacher_checkpoint, tmp_path):
     with pytest.raises(ValueError, match=r'\(mmkd.ClsMapKD\): bbox_head.anchor_generator.ratios '
                                          r'differs: student \[1.25\] vs teacher \[0.5, 1.0, 2.0\]'):
         build_clskd(tmp_path, teacher_update=other_ratios)
+
+
+def test_head_methods_on_a_pair_without_the_head_name_it(teacher_checkpoint, tmp_path):
+    """A one-stage teacher for Chen et al.'s RPN KD, a two-stage one for ClsMapKD: the build
+    names the distiller, the head it reads and the kind of model that lacks it."""
+    from test_cls_map_kd import FACE_TEACHER
+    face_teacher = save_fresh_checkpoint(FACE_TEACHER, str(tmp_path / 'face.pth'))
+    with pytest.raises(KeyError, match=r"model\.distillers\[1\] \(mmkd.RPNKD\): RPNKD reads "
+                                       r"rpn_head in both models, but the teacher \(RetinaNet\) "
+                                       r"has no module 'rpn_head'"):
+        build_hint(face_teacher, teacher=FACE_TEACHER)
+    model_cfg = Config.fromfile(osp.join(ROOT, 'configs', 'clskd_retinanet_face.py')).model
+    model_cfg.teacher = dict(config=TEACHER_CONFIG, checkpoint=teacher_checkpoint)
+    with pytest.raises(KeyError, match=r"model\.distillers\[0\] \(mmkd.ClsMapKD\): ClsMapKD "
+                                       r"reads bbox_head in both models, but the teacher "
+                                       r"\(FasterRCNN\) has no module 'bbox_head'"):
+        MODELS.build(model_cfg)
 
 
 def test_feature_levels_without_a_shared_stride(teacher_checkpoint):

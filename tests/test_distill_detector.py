@@ -399,3 +399,40 @@ def test_one_stage_teacher_for_an_rtmdet_student(tmp_path):
     assert losses['loss_reviewkd'].item() > 0
     assert all(p.grad is not None and p.grad.abs().sum() > 0
                for p in model.distillers[0].abfs.parameters() if p.dim() == 4)
+
+
+def model_zoo_style_checkpoint(config_file, path):
+    """A checkpoint as mmdet's model zoo writes them: state_dict plus meta with plain and
+    numpy values."""
+    import numpy as np
+    from mmdet.registry import MODELS as MMDET_MODELS
+    state_dict = MMDET_MODELS.build(model_config(config_file)).state_dict()
+    meta = dict(epoch=12, iter=np.int64(7330), mmdet_version='3.3.0', lr=np.float64(0.02),
+                dataset_meta=dict(classes=('a', 'b'), palette=[(220, 20, 60), (119, 11, 32)]),
+                loss_history=np.array([1.5, 0.75], dtype=np.float32))
+    torch.save(dict(state_dict=state_dict, meta=meta), path)
+    return state_dict
+
+
+def test_teacher_checkpoint_by_url_from_the_hub_cache_or_named_offline(tmp_path, monkeypatch):
+    """checkpoint=URL: read from torch's hub cache (<hub>/checkpoints/<name>, mmengine's place)
+    with weights_only on (model-zoo numpy metadata allowed); not there and no network: the error
+    names the URL and the path to put the file at."""
+    import urllib.error
+    monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path / 'hub'))
+    url = 'https://download.example.org/mmdet/frcnn_r18w32_shapes_20261126-0123abcd.pth'
+    cached = tmp_path / 'hub' / 'checkpoints' / 'frcnn_r18w32_shapes_20261126-0123abcd.pth'
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError('Temporary failure in name resolution')
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', offline)
+    with pytest.raises(FileNotFoundError, match=rf'model.teacher.checkpoint: could not download '
+                                                 rf'{url} \(.*name resolution.*\); without a '
+                                                 rf'network, put the file at {cached}'):
+        build(url)
+
+    cached.parent.mkdir(parents=True, exist_ok=True)   # the failed download made it
+    saved = model_zoo_style_checkpoint(TEACHER_CONFIG, str(cached))
+    model = build(url)
+    loaded = model.teacher.detector.state_dict()
+    assert all(torch.equal(saved[k], loaded[k]) for k in saved)

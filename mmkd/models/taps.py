@@ -18,8 +18,8 @@ def _unknown_path(model: nn.Module, path: str, model_name: str) -> KeyError:
     names = [name for name, _ in model.named_modules() if name]
     near = difflib.get_close_matches(path, names, n=5, cutoff=0.4)
     top = sorted({name.split('.')[0] for name in names})
-    return KeyError(f'{model_name} has no module {path!r}. Nearest valid names: '
-                    f'{near or "none close"}; top-level modules: {top}')
+    return KeyError(f'{model_name} ({type(model).__name__}) has no module {path!r}. Nearest '
+                    f'valid names: {near or "none close"}; top-level modules: {top}')
 
 
 def resolve_module(model: nn.Module, path: str, model_name: str = 'model') -> nn.Module:

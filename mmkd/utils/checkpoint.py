@@ -7,11 +7,15 @@ else (a crafted pickle's ``os.system``, a stock mmengine checkpoint's ``getattr`
 before any of its code runs. ``trust_checkpoint=True`` is the explicit opt-in to full
 unpickling, for files the user vouches for.
 """
+import os
 import os.path as osp
 import pickle
 import re
+import urllib.error
+import urllib.parse
 import warnings
 
+import numpy as np
 import torch
 from mmengine.runner.checkpoint import load_state_dict
 
@@ -19,27 +23,64 @@ UNSAFE_LOAD_RISK = ('unpickling it in full runs whatever code the file names, so
                     'for a file you produced yourself or otherwise trust')
 
 
+_multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
+# what numpy arrays and scalars of plain dtypes (bool, numbers, strings; not object) in a
+# checkpoint's metadata unpickle through (mmdet's model-zoo files have them); each builds an
+# array or scalar from data, none runs code a file names
+NUMPY_GLOBALS = [_multiarray._reconstruct, _multiarray.scalar, np.ndarray, np.dtype,
+                 *(type(np.dtype(code)) for code in '?bhilqBHILQefdgFDGSU')]
+
+
+def local_checkpoint(filename: str, config_key: str = 'checkpoint') -> str:
+    """``filename`` itself, or for an http(s) URL the file in torch's hub cache
+    (``<torch.hub.get_dir()>/checkpoints/<file name>``, where mmengine's loader keeps them too),
+    downloaded there first when it is not there yet.
+
+    Raises:
+        FileNotFoundError: the download failed (offline, say); the message names the URL and
+            the path to put the file at.
+    """
+    if not filename.startswith(('http://', 'https://')):
+        return filename
+    cached = osp.join(torch.hub.get_dir(), 'checkpoints',
+                      osp.basename(urllib.parse.urlparse(filename).path))
+    if not osp.isfile(cached):
+        os.makedirs(osp.dirname(cached), exist_ok=True)
+        try:
+            torch.hub.download_url_to_file(filename, cached, progress=False)
+        except (OSError, urllib.error.URLError) as err:
+            raise FileNotFoundError(f'{config_key}: could not download {filename} ({err}); '
+                                    f'without a network, put the file at {cached}') from None
+    return cached
+
+
 def load_checkpoint_strict(model, filename, trust_checkpoint=False, config_key='checkpoint'):
     """Load ``filename`` into ``model`` with every key accounted for.
 
     Args:
         model (nn.Module): receives the weights.
-        filename (str): a local checkpoint file (mmengine's format or a bare state dict).
+        filename (str): a checkpoint file (mmengine's format or a bare state dict), or its
+            http(s) URL (see :func:`local_checkpoint`). Model-zoo metadata with numpy values
+            loads with ``weights_only`` too: numpy arrays and scalars are allowed, nothing else.
         trust_checkpoint (bool): unpickle in full (runs code the file names). Default False.
         config_key (str): the config key that named the file, quoted in error messages.
 
     Raises:
-        FileNotFoundError: no such file.
+        FileNotFoundError: no such file, or a URL that cannot be fetched (the message names the
+            path to put the file at).
         pickle.UnpicklingError: the file names a type beyond what ``weights_only`` loading
             allows and ``trust_checkpoint`` is False. Nothing from the file has run.
         RuntimeError: missing or unexpected keys, or shapes that differ (all listed).
     """
+    filename = local_checkpoint(filename, config_key)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{config_key}: no checkpoint file at {filename!r}')
     if trust_checkpoint:
         warnings.warn(f'Loading {filename} with trust_checkpoint=True: {UNSAFE_LOAD_RISK}.')
     try:
-        checkpoint = torch.load(filename, map_location='cpu', weights_only=not trust_checkpoint)
+        with torch.serialization.safe_globals(NUMPY_GLOBALS):
+            checkpoint = torch.load(filename, map_location='cpu',
+                                    weights_only=not trust_checkpoint)
     except pickle.UnpicklingError as err:
         raise pickle.UnpicklingError(
             f'Refused to load {filename} ({config_key}): it contains objects beyond the tensors '

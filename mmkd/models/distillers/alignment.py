@@ -74,8 +74,11 @@ def paired_heads(student_model: nn.Module, teacher_model: nn.Module, path: str, 
         KeyError: a model has no module at ``path`` (nearest names listed).
         ValueError: naming the first setting that differs, with both values.
     """
-    heads = [resolve_module(model, path, side)
-             for model, side in ((student_model, 'student'), (teacher_model, 'teacher'))]
+    try:
+        heads = [resolve_module(model, path, side)
+                 for model, side in ((student_model, 'student'), (teacher_model, 'teacher'))]
+    except KeyError as err:
+        raise KeyError(f'{distiller} reads {path} in both models, but the {err.args[0]}') from None
     if anchors:     # first: a different anchor count follows from the setting named here
         check_same_anchors(*heads, path)
     for name in same:
