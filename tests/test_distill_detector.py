@@ -183,15 +183,15 @@ def test_teacher_channels_last_and_fp16_switches(teacher_checkpoint):
                                                            rel=1e-4)
 
 
-def mask_batch():
+def mask_batch(size=64):
     """:func:`fake_batch` with a mask for each box."""
     from mmdet.structures.mask import BitmapMasks
-    inputs, samples = fake_batch()
+    inputs, samples = fake_batch(size=size)
     for sample in samples:
-        masks = torch.zeros(2, 64, 64, dtype=torch.uint8)
+        masks = torch.zeros(2, size, size, dtype=torch.uint8)
         masks[0, 4:30, 4:30] = 1
         masks[1, 24:50, 20:60] = 1
-        sample.gt_instances.masks = BitmapMasks(masks.numpy(), 64, 64)
+        sample.gt_instances.masks = BitmapMasks(masks.numpy(), size, size)
     return inputs, samples
 
 
@@ -436,3 +436,54 @@ def test_teacher_checkpoint_by_url_from_the_hub_cache_or_named_offline(tmp_path,
     model = build(url)
     loaded = model.teacher.detector.state_dict()
     assert all(torch.equal(saved[k], loaded[k]) for k in saved)
+
+
+ZOO = 'mmdet::'
+MODEL_ZOO_PAIRS = {   # teacher, student, strides the two necks share
+    'faster_rcnn_r50-r18': (f'{ZOO}faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+                            f'{ZOO}faster_rcnn/faster-rcnn_r18_fpn_8xb8-amp-lsj-200e_coco.py',
+                            [4, 8, 16, 32, 64]),
+    'mask_rcnn_r50-r18': (f'{ZOO}mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
+                          f'{ZOO}mask_rcnn/mask-rcnn_r18_fpn_8xb8-amp-lsj-200e_coco.py',
+                          [4, 8, 16, 32, 64]),
+    'rtmdet_s-tiny': (f'{ZOO}rtmdet/rtmdet_s_8xb32-300e_coco.py',
+                      f'{ZOO}rtmdet/rtmdet_tiny_8xb32-300e_coco.py', [8, 16, 32]),
+    'caffe_faster_rcnn-retinanet': (f'{ZOO}faster_rcnn/faster-rcnn_r50-caffe_fpn_1x_coco.py',
+                                    MODEL_ZOO_STUDENT, [8, 16, 32, 64]),
+    'dino-retinanet': (f'{ZOO}dino/dino-4scale_r50_8xb2-12e_coco.py', MODEL_ZOO_STUDENT,
+                       [8, 16, 32, 64]),
+    'deformable_detr-rtmdet': (f'{ZOO}deformable_detr/deformable-detr_r50_16xb2-50e_coco.py',
+                               f'{ZOO}rtmdet/rtmdet_tiny_8xb32-300e_coco.py', [8, 16, 32]),
+    'dino-faster_rcnn': (f'{ZOO}dino/dino-4scale_r50_8xb2-12e_coco.py',
+                         f'{ZOO}faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', [8, 16, 32, 64]),
+}
+
+
+@pytest.mark.parametrize('pair', list(MODEL_ZOO_PAIRS))
+def test_model_zoo_pairs_distil_their_shared_strides(tmp_path, pair):
+    """mmdet 3.3's own configs by mmdet:: path, teacher at random weights: two-stage, one-stage,
+    RTMDet, Mask R-CNN, a caffe-style teacher next to pytorch-style students, DINO and
+    Deformable DETR (ChannelMapper necks, 4 levels) teaching CNN students. ReviewKD pairs the
+    shared strides; a DETR teacher runs backbone and neck only (never its transformer); a step
+    trains the student's neck."""
+    from mmdet.registry import MODELS as MMDET_MODELS
+    from mmkd.models.teacher import load_model_config
+    teacher_config, student_config, strides = MODEL_ZOO_PAIRS[pair]
+    checkpoint = str(tmp_path / 'teacher.pth')
+    torch.save(dict(state_dict=MMDET_MODELS.build(load_model_config(teacher_config))
+                    .state_dict()), checkpoint)
+    model = MODELS.build(dict(
+        type='mmkd.DistillDetector', student=student_config,
+        teacher=dict(config=teacher_config, checkpoint=checkpoint),
+        distillers=[dict(type='mmkd.ReviewKD', student='neck', teacher='neck')]))
+    assert [pair.stride for pair in model.distillers[0].pairs] == strides
+    transformer_calls = []
+    if hasattr(model.teacher.detector, 'encoder'):
+        model.teacher.detector.encoder.register_forward_hook(
+            lambda *args: transformer_calls.append(1))
+    inputs, samples = (mask_batch if pair.startswith('mask') else fake_batch)(size=128)
+    losses = model.train().loss(inputs, samples)
+    losses['loss_reviewkd'].backward()
+    assert losses['loss_reviewkd'].item() > 0 and not transformer_calls
+    neck_grads = [p.grad for p in model.student.neck.parameters() if p.dim() == 4]
+    assert any(grad is not None and grad.abs().sum() > 0 for grad in neck_grads)
