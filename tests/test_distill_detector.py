@@ -281,17 +281,24 @@ MODEL_ZOO_TEACHER = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
 MODEL_ZOO_STUDENT = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'
 
 
-def test_mmdet_model_zoo_configs_as_teacher_and_student(tmp_path):
-    """mmdet 3.3's own config files, by ``mmdet::`` path, for both models; one step trains."""
+def zoo_reviewkd(tmp_path, teacher_config, student_config):
+    """A DistillDetector of two mmdet configs (paths, ``mmdet::`` ones too) with ReviewKD from
+    neck to neck, the teacher at random weights saved as its checkpoint."""
     from mmdet.registry import MODELS as MMDET_MODELS
     from mmkd.models.teacher import load_model_config
-    checkpoint = str(tmp_path / 'r50.pth')
-    torch.save(dict(state_dict=MMDET_MODELS.build(load_model_config(MODEL_ZOO_TEACHER))
+    checkpoint = str(tmp_path / 'teacher.pth')
+    torch.save(dict(state_dict=MMDET_MODELS.build(load_model_config(teacher_config))
                     .state_dict()), checkpoint)
-    model = MODELS.build(dict(
-        type='mmkd.DistillDetector', student=MODEL_ZOO_STUDENT,
-        teacher=dict(config=MODEL_ZOO_TEACHER, checkpoint=checkpoint),
+    return MODELS.build(dict(
+        type='mmkd.DistillDetector', student=student_config,
+        teacher=dict(config=teacher_config, checkpoint=checkpoint),
         distillers=[dict(type='mmkd.ReviewKD', student='neck', teacher='neck')]))
+
+
+def test_mmdet_model_zoo_configs_as_teacher_and_student(tmp_path):
+    """mmdet 3.3's own config files, by ``mmdet::`` path, for both models; one step trains."""
+    from mmkd.models.teacher import load_model_config
+    model = zoo_reviewkd(tmp_path, MODEL_ZOO_TEACHER, MODEL_ZOO_STUDENT)
     assert type(model.teacher.detector.backbone).__name__ == 'ResNet'
     assert model.teacher.detector.backbone.depth == 50 and model.student.backbone.depth == 18
     assert model.teacher.detector.bbox_head.num_classes == 80
@@ -317,19 +324,11 @@ def test_two_stage_teacher_for_a_one_stage_student_pairs_levels_by_stride(tmp_pa
                                                                            monkeypatch):
     """mmdet 3.3's Faster R-CNN R50 (FPN strides 4-64) teaching its RetinaNet R18 (8-128), both
     by mmdet:: path: ReviewKD distils the shared strides 8-64, logs the pairing once, trains."""
-    from mmdet.registry import MODELS as MMDET_MODELS
     from mmkd.models.distillers import base
-    from mmkd.models.teacher import load_model_config
-    teacher_config = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
-    checkpoint = str(tmp_path / 'frcnn_r50.pth')
-    torch.save(dict(state_dict=MMDET_MODELS.build(load_model_config(teacher_config))
-                    .state_dict()), checkpoint)
     logged = []
     monkeypatch.setattr(base, 'print_log', lambda message, **kwargs: logged.append(message))
-    model = MODELS.build(dict(
-        type='mmkd.DistillDetector', student=MODEL_ZOO_STUDENT,
-        teacher=dict(config=teacher_config, checkpoint=checkpoint),
-        distillers=[dict(type='mmkd.ReviewKD', student='neck', teacher='neck')]))
+    model = zoo_reviewkd(tmp_path, 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+                         MODEL_ZOO_STUDENT)
     assert logged == ['ReviewKD: levels paired by stride: stride 8: student [0] 256 ch -> '
                       'teacher [1] 256 ch; stride 16: student [1] 256 ch -> teacher [2] 256 ch; '
                       'stride 32: student [2] 256 ch -> teacher [3] 256 ch; stride 64: student '
@@ -381,15 +380,8 @@ def test_one_stage_teacher_for_an_rtmdet_student(tmp_path):
     """mmdet 3.3's RetinaNet R50 (5 levels, strides 8-128, pads to 32) teaching its RTMDet-tiny
     (3 levels, 8-32, pads to 1, other normalisation), both by mmdet:: path: ReviewKD pairs
     strides 8, 16, 32 (its neck has 3 levels, RetinaNet's 5) and a step trains."""
-    from mmdet.registry import MODELS as MMDET_MODELS
-    from mmkd.models.teacher import load_model_config
-    checkpoint = str(tmp_path / 'retinanet_r50.pth')
-    torch.save(dict(state_dict=MMDET_MODELS.build(load_model_config(MODEL_ZOO_TEACHER))
-                    .state_dict()), checkpoint)
-    model = MODELS.build(dict(
-        type='mmkd.DistillDetector', student='mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
-        teacher=dict(config=MODEL_ZOO_TEACHER, checkpoint=checkpoint),
-        distillers=[dict(type='mmkd.ReviewKD', student='neck', teacher='neck')]))
+    model = zoo_reviewkd(tmp_path, MODEL_ZOO_TEACHER,
+                         'mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py')
     assert [(p.stride, p.student, p.teacher) for p in model.distillers[0].pairs] == \
         [(8, 0, 0), (16, 1, 1), (32, 2, 2)]
     assert model.teacher.input.pad_size_divisor == 32 and not model.teacher.input.identity
@@ -466,16 +458,8 @@ def test_model_zoo_pairs_distil_their_shared_strides(tmp_path, pair):
     Deformable DETR (ChannelMapper necks, 4 levels) teaching CNN students. ReviewKD pairs the
     shared strides; a DETR teacher runs backbone and neck only (never its transformer); a step
     trains the student's neck."""
-    from mmdet.registry import MODELS as MMDET_MODELS
-    from mmkd.models.teacher import load_model_config
     teacher_config, student_config, strides = MODEL_ZOO_PAIRS[pair]
-    checkpoint = str(tmp_path / 'teacher.pth')
-    torch.save(dict(state_dict=MMDET_MODELS.build(load_model_config(teacher_config))
-                    .state_dict()), checkpoint)
-    model = MODELS.build(dict(
-        type='mmkd.DistillDetector', student=student_config,
-        teacher=dict(config=teacher_config, checkpoint=checkpoint),
-        distillers=[dict(type='mmkd.ReviewKD', student='neck', teacher='neck')]))
+    model = zoo_reviewkd(tmp_path, teacher_config, student_config)
     assert [pair.stride for pair in model.distillers[0].pairs] == strides
     transformer_calls = []
     if hasattr(model.teacher.detector, 'encoder'):
