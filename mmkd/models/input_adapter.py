@@ -49,7 +49,8 @@ class TeacherInputAdapter(nn.Module):
                              persistent=False)
 
     def forward(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> torch.Tensor:
-        """(N, 3, H, W) student-normalised -> (N, 3, H, W) teacher-normalised.
+        """(N, 3, H, W) student-normalised -> (N, 3, H', W') teacher-normalised, H' and W' the
+        next multiples of the teacher's ``pad_size_divisor`` (H, W when they already are).
 
         ``data_samples`` (their ``img_shape``) say where each image ends and its padding
         starts; without them the whole batch is taken as image.
@@ -60,8 +61,8 @@ class TeacherInputAdapter(nn.Module):
             if self.swap_channels:
                 inputs = inputs.flip(1)
             inputs = inputs * self.scale + self.shift
-        else:
-            inputs = inputs.clone()
+        elif data_samples:
+            inputs = inputs.clone()      # only the padding changes: never the student's batch
         for image, sample in zip(inputs, data_samples or ()):
             height, width = sample.img_shape[:2]
             image[:, height:, :] = self.pad_value
