@@ -50,3 +50,46 @@ def test_unknown_imagenet_name_lists_what_there_is():
     with pytest.raises(KeyError, match=r"no ImageNet weights named 'resnet50'; available: "
                                        r"\['mobilenet_v2'\]"):
         CheckpointLoader.load_checkpoint('mmkd://imagenet/resnet50')
+
+
+@pytest.fixture
+def no_torchvision(monkeypatch, tmp_path):
+    """torch's hub cache in ``tmp_path`` and ``import torchvision`` failing, as on an install
+    without torchvision (mmkd's own)."""
+    import builtins
+    real_import = builtins.__import__
+
+    def import_without_torchvision(name, *args, **kwargs):
+        if name == 'torchvision' or name.startswith('torchvision.'):
+            raise ImportError('No module named torchvision')
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, '__import__', import_without_torchvision)
+    monkeypatch.setattr(torch.hub, '_hub_dir', str(tmp_path / 'hub'))
+    return tmp_path / 'hub' / 'checkpoints'
+
+
+def test_torchvision_scheme_reads_the_hub_cache_without_torchvision(no_torchvision):
+    """mmdet's configs start ResNets from ``torchvision://resnet50``: the file of that name's
+    URL in mmengine's table (torchvision's resnet50-0676ba61.pth) is what loads."""
+    from mmengine.runner import CheckpointLoader
+    no_torchvision.mkdir(parents=True)
+    weights = {'conv1.weight': torch.randn(64, 3, 7, 7)}
+    torch.save(weights, no_torchvision / 'resnet50-0676ba61.pth')
+    loaded = CheckpointLoader.load_checkpoint('torchvision://resnet50', map_location='cpu')
+    torch.testing.assert_close(loaded, weights, rtol=0, atol=0)
+
+
+def test_torchvision_scheme_offline_names_the_file_to_put_in_place(no_torchvision, monkeypatch):
+    from mmengine.runner import CheckpointLoader
+
+    def offline(url, dst, *args, **kwargs):
+        raise OSError('network unreachable')
+
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', offline)
+    with pytest.raises(FileNotFoundError) as error:
+        CheckpointLoader.load_checkpoint('torchvision://resnet18')
+    assert 'torchvision://resnet18' in str(error.value)
+    assert str(no_torchvision / 'resnet18-f37072fd.pth') in str(error.value)
+    with pytest.raises(KeyError, match="'resnet17' is not in"):
+        CheckpointLoader.load_checkpoint('torchvision://resnet17')

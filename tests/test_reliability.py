@@ -57,28 +57,69 @@ def logged_names(log: str) -> set:
     return set(re.findall(r'\b(loss\w*|acc): -?\d', log))
 
 
-def test_two_process_ddp_on_cpu_logs_the_losses_of_a_single_process_run(tmp_path,
-                                                                          teacher_checkpoint):
-    options = tiny_data_options(tmp_path / 'data') + [
+def ddp_options(work, teacher_checkpoint):
+    return tiny_data_options(work / 'data') + [
         f'model.teacher.checkpoint={teacher_checkpoint}', 'train_dataloader.batch_size=2',
-        'default_hooks.logger.interval=1']
-    single = run_tool('tools/train.py', REVIEWKD_CONFIG, '--work-dir', str(tmp_path / 'one'),
-                      '--cfg-options', *options)
-    proc = subprocess.run(
-        ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), REVIEWKD_CONFIG, '2', '--work-dir',
-         str(tmp_path / 'two'), '--cfg-options', *options],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env={**os.environ, 'PYTHON': sys.executable, 'PORT': str(free_port())})
-    log = proc.stdout + proc.stderr
+        'default_hooks.logger.interval=1', 'randomness.seed=0']
+
+
+def dist_train(work_dir, options, nproc, env=None):
+    """``tools/dist_train.sh REVIEWKD_CONFIG nproc`` in the background; returns the process."""
+    return subprocess.Popen(
+        ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), REVIEWKD_CONFIG, str(nproc),
+         '--work-dir', str(work_dir), '--cfg-options', *options],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, 'PYTHON': sys.executable, **(env or {})})
+
+
+def finished_log(proc):
+    log, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, log[-6000:]
+    return log
+
+
+@pytest.fixture(scope='module')
+def two_process_run(tmp_path_factory, teacher_checkpoint):
+    """One machine, two processes: (work dir, log)."""
+    work = tmp_path_factory.mktemp('ddp')
+    log = finished_log(dist_train(work / 'two', ddp_options(work, teacher_checkpoint), 2,
+                                  dict(PORT=str(free_port()))))
+    return work / 'two', log
+
+
+def test_two_process_ddp_on_cpu_logs_the_losses_of_a_single_process_run(tmp_path,
+                                                                          teacher_checkpoint,
+                                                                          two_process_run):
+    single = run_tool('tools/train.py', REVIEWKD_CONFIG, '--work-dir', str(tmp_path / 'one'),
+                      '--cfg-options', *ddp_options(tmp_path, teacher_checkpoint))
+    work_dir, log = two_process_run
     assert 'Distributed training: True' in log and "type='MMDistributedDataParallel'" in log
     # 8 images, 2 per process and step: 2 steps per epoch on 2 processes (4 on one)
     assert re.search(r'Epoch\(train\) \[1\]\[2/2\]', log)
     assert logged_names(log) == logged_names(single) >= {'loss_reviewkd', 'loss_cls'}
     assert 'coco/bbox_mAP' in log
-    saved = torch.load(tmp_path / 'two' / 'epoch_1.pth', weights_only=True)['state_dict']
+    saved = torch.load(work_dir / 'epoch_1.pth', weights_only=True)['state_dict']
     assert any(k.startswith('distillers.0.abfs') for k in saved)
     assert not any(k.startswith(('module.', 'teacher')) for k in saved)
+
+
+def test_two_nodes_train_to_the_weights_of_two_processes_on_one(tmp_path, teacher_checkpoint,
+                                                                two_process_run):
+    """NNODES=2: two launches of dist_train.sh, one process each, meet at MASTER_ADDR:PORT (here
+    both on this machine, as two nodes would on two) and reach the same weights as one launch
+    of two processes: same ranks, same data shards, same seed."""
+    options = ddp_options(tmp_path, teacher_checkpoint)
+    nodes = dict(NNODES='2', MASTER_ADDR='127.0.0.1', PORT=str(free_port()))
+    launches = [dist_train(tmp_path / f'node{rank}', options, 1, dict(nodes, NODE_RANK=str(rank)))
+                for rank in (0, 1)]
+    logs = [finished_log(proc) for proc in launches]
+    assert re.search(r'Epoch\(train\) \[1\]\[2/2\]', logs[0])
+    assert not osp.exists(tmp_path / 'node1' / 'epoch_1.pth')   # rank 0 alone saves
+    two_nodes = torch.load(tmp_path / 'node0' / 'epoch_1.pth', weights_only=True)['state_dict']
+    one_node = torch.load(two_process_run[0] / 'epoch_1.pth', weights_only=True)['state_dict']
+    assert two_nodes.keys() == one_node.keys()
+    for key, value in one_node.items():
+        torch.testing.assert_close(two_nodes[key], value, rtol=0, atol=1e-6, msg=key)
 
 
 def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path,
@@ -161,3 +202,23 @@ def test_mmengines_amp_wrapper_next_to_skip_is_refused_by_key():
         check_optim_wrapper(cfg)
     cfg.optim_wrapper.type = 'mmkd.AmpOptimWrapper'
     check_optim_wrapper(cfg)
+
+
+def test_slurm_train_asks_srun_for_one_task_per_gpu_over_the_nodes(tmp_path):
+    """tools/slurm_train.sh against a stand-in ``srun`` that records what it was asked."""
+    record = tmp_path / 'srun_args'
+    fake = tmp_path / 'bin' / 'srun'
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\n')
+    fake.chmod(0o755)
+    subprocess.run(
+        ['bash', osp.join(ROOT, 'tools', 'slurm_train.sh'), 'gpu', 'kd', 'cfg.py', 'work',
+         '--cfg-options', 'a=1'], check=True, cwd=ROOT,
+        env={**os.environ, 'PATH': f'{fake.parent}:{os.environ["PATH"]}', 'GPUS': '16',
+             'GPUS_PER_NODE': '8', 'SRUN_ARGS': '--qos=high --time=2:00:00', 'PYTHON': 'py'})
+    args = record.read_text().splitlines()
+    assert args[:8] == ['-p', 'gpu', '--job-name=kd', '--gres=gpu:8', '--ntasks=16',
+                        '--ntasks-per-node=8', '--cpus-per-task=5', '--kill-on-bad-exit=1']
+    assert args[8:] == ['--qos=high', '--time=2:00:00', 'py', '-u',
+                        osp.join(ROOT, 'tools', 'train.py'), 'cfg.py', '--work-dir=work',
+                        '--launcher=slurm', '--cfg-options', 'a=1']

@@ -1,11 +1,13 @@
 """The demo: teacher, student alone and distilled students on embedded data, one table.
 
-    python tools/demo.py [--task shapes|faces|masks|bccd ...] [--methods ...] [--seeds 0 1 2]
+    python tools/demo.py [--task shapes|shapes_retinanet|faces|masks|bccd ...] [--methods ...] [--seeds 0 1 2]
                          [--work-dir work_dirs/demo_TASK] [--teacher-epochs N]
                          [--student-epochs N] [--train-images N] [--data-root DIR] [--quick]
                          [--jobs N]
 
 ``shapes`` (default): Faster R-CNN on the shapes set, methods ``reviewkd`` (default), ``hint``.
+``shapes_retinanet``: the Faster R-CNN shapes teacher distilled into a RetinaNet student (a
+two-stage teacher for a one-stage student, levels paired by stride), method ``reviewkd``.
 ``faces``: RetinaNet on the face set, method ``clskd``.
 ``masks``: Mask R-CNN on the shapes set (box and mask mAP), methods ``reviewkd``,
 ``reviewkd_maskkd`` (both by default).
@@ -49,6 +51,12 @@ TASKS = {
         student=('frcnn_r18w8_student_shapes.py', 'student (Faster R-CNN R18 w8, FPN 32)'),
         methods=dict(reviewkd=('reviewkd_frcnn.py', 'student + ReviewKD'),
                      hint=('hint_frcnn.py', 'student + hint KD (Chen et al.)')),
+        default_methods=['reviewkd']),
+    'shapes_retinanet': dict(
+        teacher=('frcnn_r18w32_teacher_shapes.py', 'teacher (Faster R-CNN R18 w32, FPN 64)'),
+        student=('retinanet_r18w8_student_shapes.py', 'student (RetinaNet R18 w8, FPN 32)'),
+        methods=dict(reviewkd=('reviewkd_frcnn_to_retinanet.py',
+                               'student + ReviewKD (strides 8-64)')),
         default_methods=['reviewkd']),
     'faces': dict(
         teacher=('retinanet_r18w32_teacher_faces.py', 'teacher (RetinaNet R18 w32, FPN 64)'),

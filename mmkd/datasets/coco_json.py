@@ -1,5 +1,7 @@
 """COCO-format JSON from parsed annotation records, counting what was kept, ignored and dropped."""
 import json
+import os
+import os.path as osp
 from collections import Counter
 from typing import List, Sequence, Tuple
 
@@ -31,6 +33,8 @@ def records_to_coco(records: Sequence[Record], class_names: Sequence[str],
 
 
 def write_json(coco: dict, out_json: str = None) -> None:
+    """Write ``coco`` to ``out_json`` (nothing when it is None), making its folder if needed."""
     if out_json:
+        os.makedirs(osp.dirname(osp.abspath(out_json)), exist_ok=True)
         with open(out_json, 'w') as f:
             json.dump(coco, f)

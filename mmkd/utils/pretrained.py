@@ -11,13 +11,20 @@ and batch norms come in the same order. The classifier is dropped.
 and use it as ``backbone=dict(type='MobileNetV2', init_cfg=dict(type='Pretrained',
 checkpoint='OUT.pth'))``, or, with no file to write, as ``checkpoint='mmkd://imagenet/mobilenet_v2'``
 (a checkpoint scheme registered when mmkd is imported; it converts on load).
+
+Importing mmkd also makes ``torchvision://NAME`` work without torchvision installed
+(:func:`load_from_torchvision`).
 """
 import os.path as osp
 from collections import OrderedDict
 from typing import Dict
 
+import mmengine
 import torch
 from mmengine.runner import CheckpointLoader
+from mmengine.runner import checkpoint as mmengine_checkpoint
+
+from .checkpoint import local_checkpoint
 
 MOBILENET_V2_FILE = 'mobilenet_v2-b0353104.pth'
 
@@ -75,6 +82,34 @@ def load_from_imagenet(filename: str, map_location=None) -> dict:
         raise KeyError(f'{filename}: no ImageNet weights named {name!r}; available: '
                        f'{sorted(IMAGENET_WEIGHTS)}')
     return dict(state_dict=IMAGENET_WEIGHTS[name]())
+
+
+TORCHVISION_URL_TABLE = osp.join(mmengine.__path__[0], 'hub', 'torchvision_0.12.json')
+
+
+@CheckpointLoader.register_scheme(prefixes='torchvision://', force=True)
+def load_from_torchvision(filename: str, map_location=None) -> dict:
+    """``torchvision://NAME`` (what mmdet's configs initialise ResNets from), with or without
+    torchvision installed.
+
+    mmengine's own loader imports torchvision only to look up the URL of NAME; with torchvision
+    installed it is used unchanged. Without it (mmkd does not depend on torchvision: PyPI's wheel,
+    built for CUDA torch, does not import next to a CPU torch), NAME is looked up in the table mmengine ships
+    (``mmengine/hub/torchvision_0.12.json``, the names mmdet's configs use) and the file is read
+    from torch's hub cache (``<torch.hub.get_dir()>/checkpoints/``, downloaded there when it is
+    not there yet; offline, the error names the path to put it at).
+    """
+    try:
+        import torchvision  # noqa: F401
+    except ImportError:
+        name = filename[len('torchvision://'):]
+        urls = mmengine.load(TORCHVISION_URL_TABLE)
+        if name not in urls:
+            raise KeyError(f'{filename}: torchvision is not installed and {name!r} is not in '
+                           f'{TORCHVISION_URL_TABLE} (it has {sorted(urls)})') from None
+        path = local_checkpoint(urls[name], config_key=f'init_cfg.checkpoint={filename}')
+        return torch.load(path, map_location=map_location, weights_only=True)
+    return mmengine_checkpoint.load_from_torchvision(filename, map_location)
 
 
 def main():

@@ -1,0 +1,26 @@
+# Teachers from mmdet 3.3's model zoo: each its mmdet config and the checkpoint URL from the
+# config's metafile.yml (mmdet/.mim/configs/*/metafile.yml; box / mask AP on COCO val2017 as the
+# metafile gives them). A recipe takes one as model.teacher={{_base_.NAME}}. The checkpoint is
+# fetched into torch's hub cache on first use; offline, the error names the path to put it at.
+ZOO = 'https://download.openmmlab.com/mmdetection/v2.0/'
+
+# box AP 41.8
+faster_rcnn_r101_ms3x = dict(
+    config='mmdet::faster_rcnn/faster-rcnn_r101_fpn_ms-3x_coco.py',
+    checkpoint=ZOO + 'faster_rcnn/faster_rcnn_r101_fpn_mstrain_3x_coco/'
+    'faster_rcnn_r101_fpn_mstrain_3x_coco_20210524_110822-4d4d2ca8.pth')
+# box AP 40.3
+faster_rcnn_r50_ms3x = dict(
+    config='mmdet::faster_rcnn/faster-rcnn_r50_fpn_ms-3x_coco.py',
+    checkpoint=ZOO + 'faster_rcnn/faster_rcnn_r50_fpn_mstrain_3x_coco/'
+    'faster_rcnn_r50_fpn_mstrain_3x_coco_20210524_110822-e10bd31c.pth')
+# box AP 41.0
+retinanet_r101_ms3x = dict(
+    config='mmdet::retinanet/retinanet_r101_fpn_ms-640-800-3x_coco.py',
+    checkpoint=ZOO + 'retinanet/retinanet_r101_fpn_mstrain_3x_coco/'
+    'retinanet_r101_fpn_mstrain_3x_coco_20210720_214650-7ee888e0.pth')
+# box AP 42.7, mask AP 38.5
+mask_rcnn_r101_ms3x = dict(
+    config='mmdet::mask_rcnn/mask-rcnn_r101_fpn_ms-poly-3x_coco.py',
+    checkpoint=ZOO + 'mask_rcnn/mask_rcnn_r101_fpn_mstrain-poly_3x_coco/'
+    'mask_rcnn_r101_fpn_mstrain-poly_3x_coco_20210524_200244-5675c317.pth')
