@@ -225,6 +225,11 @@ def test_distiller_is_the_reference_rule_on_known_maps(head, mode):
     assert out['loss_cls_map_kd'].item() == pytest.approx(0.5 * expected.item(), rel=1e-5)
     assert out['cls_map_kd_mined'].item() == pytest.approx(mined_fraction(masks), rel=1e-6)
 
+    # what tools/inspect_distill.py draws: per place, the fraction of its rows mined
+    mined = distiller.mined_locations(dict(outputs=(s_maps, reg_maps)), dict(maps=t_maps))
+    for level, mask in zip(mined, masks):
+        torch.testing.assert_close(level, mask.float().mean(dim=(1, 2)))
+
     out['loss_cls_map_kd'].backward()
     assert all(t.grad is None for t in t_maps)
     for s_map, mask in zip(s_maps, masks):          # mask (N, A, K, H, W)

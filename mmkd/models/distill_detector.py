@@ -88,10 +88,17 @@ class DistillDetector(BaseDetector):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.nonfinite_loss = nonfinite_loss
         self.student = MMDET_MODELS.build(student)
-        self._frozen = [FrozenTeacher.from_config(teacher, self.data_preprocessor)]
-
         if not distillers:
             raise ValueError('model.distillers is empty: name at least one distiller')
+        # Everything built after the student draws from a fork of the random generator, so
+        # that the student's initialisation (init_weights, run next by mmengine) draws the
+        # numbers it draws when the student is trained alone: with the distill losses at
+        # zero, the two runs are the same run.
+        with torch.random.fork_rng(devices=[]):
+            self._build_teacher_and_distillers(teacher, distillers)
+
+    def _build_teacher_and_distillers(self, teacher: dict, distillers: List[dict]):
+        self._frozen = [FrozenTeacher.from_config(teacher, self.data_preprocessor)]
         self.distillers = nn.ModuleList()
         self.student_taps = TapSet(self.student, 'student')
         for index, cfg in enumerate(distillers):

@@ -33,11 +33,15 @@ class BaseDistiller(BaseModule):
     Attributes:
         student_loss_scales (dict): factors for the student's own losses by name (e.g. the
             ``mu`` of soft-label KD on ``loss_cls``); applied by the DistillDetector.
+        teacher_work (str): what the teacher runs for this distiller, in words (printed by
+            ``tools/inspect_distill.py``).
 
     Args:
         student_taps, teacher_taps (dict): role -> dotted path of a module or method.
         loss_weight (float): multiplies every loss the distiller returns.
     """
+
+    teacher_work = 'backbone + neck'
 
     def __init__(self, student_taps: Dict[str, str], teacher_taps: Dict[str, str],
                  loss_weight: float = 1.0, init_cfg=None):
@@ -62,6 +66,12 @@ class BaseDistiller(BaseModule):
     def loss(self, student_records: dict, teacher_records: dict) -> Dict[str, torch.Tensor]:
         """The method's named losses (``loss_*``, unweighted) and logged values."""
         raise NotImplementedError
+
+    def aligned_levels(self, student_records: dict, teacher_records: dict) -> list:
+        """For distillers that compare feature levels: per paired level ``(LevelPair, student
+        map through the distiller's connector, teacher map)``, the two maps as the loss compares
+        them. What ``tools/inspect_distill.py`` draws; default: none."""
+        return []
 
     def forward(self, student_records: dict, teacher_records: dict) -> Dict[str, torch.Tensor]:
         """:meth:`loss`, each ``loss*`` entry times ``loss_weight``."""

@@ -8,7 +8,7 @@ from mmdet.models.dense_heads import RetinaHead
 from torch import nn
 
 from mmkd.registry import MODELS
-from ..losses import cls_map_kd_loss
+from ..losses import cls_map_kd_loss, mining_mask
 from .alignment import paired_heads
 from .base import BaseDistiller
 
@@ -45,6 +45,8 @@ class ClsMapKD(BaseDistiller):
         head, neck (str): module paths in both models. Defaults ``'bbox_head'``, ``'neck'``.
     """
 
+    teacher_work = 'backbone + neck + classification branch of the dense head'
+
     def __init__(self, mode='seed', alpha=50.0, scale=16.2, beta=6.4, loss_weight=1.0,
                  head='bbox_head', neck='neck', init_cfg=None):
         super().__init__(dict(outputs=head), dict(feats=neck), loss_weight, init_cfg)
@@ -76,6 +78,18 @@ class ClsMapKD(BaseDistiller):
         :func:`classification_maps`)."""
         return dict(maps=classification_maps(teacher.module(self.head_path),
                                              teacher_records['feats']))
+
+    def mined_locations(self, student_records, teacher_records) -> List[torch.Tensor]:
+        """Per level, (N, H, W): the fraction of the location's anchors (and classes) the rule
+        mines. What ``tools/inspect_distill.py`` draws."""
+        student_maps, teacher_maps = student_records['outputs'][0], teacher_records['maps']
+        _, student_face = self._probabilities(student_maps)
+        _, teacher_face = self._probabilities(teacher_maps)
+        mask = mining_mask(student_face, teacher_face, self.mode, self.scale, self.beta).float()
+        places = [m.shape[0] * m.shape[2] * m.shape[3] for m in student_maps]
+        per_place = mask.numel() // sum(places)       # anchors (x classes, sigmoid) per place
+        return [level.reshape(m.shape[0], m.shape[2], m.shape[3], per_place).mean(-1)
+                for level, m in zip(mask.split([p * per_place for p in places]), student_maps)]
 
     def loss(self, student_records, teacher_records):
         student_probs, student_face = self._probabilities(student_records['outputs'][0])

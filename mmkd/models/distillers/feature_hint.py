@@ -54,10 +54,18 @@ class FeatureHint(BaseDistiller):
         log_level_pairs('FeatureHint', self.pairs, student_feats, teacher_feats,
                         '1x1 conv adapter')
 
-    def loss(self, student_records, teacher_records):
-        losses = []
+    def aligned_levels(self, student_records, teacher_records):
+        """Per paired level: the pair, the student's map through its adapter and the teacher's
+        map, both (N, C_t, H, W) on their common part."""
+        levels = []
         for adapter, pair in zip(self.adapters, self.pairs):
             student, teacher = common_crop(student_records['feats'][pair.student],
                                            teacher_records['feats'][pair.teacher])
-            losses.append(self.distance(adapter(student), teacher))
-        return dict(loss_hint=torch.stack(losses).mean())
+            levels.append((pair, adapter(student), teacher))
+        return levels
+
+    def loss(self, student_records, teacher_records):
+        return dict(loss_hint=torch.stack([
+            self.distance(student, teacher)
+            for _, student, teacher in self.aligned_levels(student_records, teacher_records)
+        ]).mean())

@@ -66,6 +66,8 @@ class RPNKD(_HeadKD):
         head, neck (str): module paths in both models.
     """
 
+    teacher_work = 'backbone + neck + RPN head'
+
     def __init__(self, loss_weight=1.0, temperature=1.0, mu=0.5, bg_weight=1.5, nu=0.5,
                  margin=0.0, head='rpn_head', neck='neck', init_cfg=None):
         super().__init__(dict(outputs=head, targets=f'{head}.get_targets'), dict(feats=neck),
@@ -141,6 +143,8 @@ class RoIHeadKD(_HeadKD):
 
     Args: as :class:`RPNKD`; ``roi_head`` and ``neck`` are module paths in both models.
     """
+
+    teacher_work = "backbone + neck + box head on the student's sampled RoIs"
 
     def __init__(self, loss_weight=1.0, temperature=1.0, mu=0.5, bg_weight=1.5, nu=0.5,
                  margin=0.0, roi_head='roi_head', neck='neck', init_cfg=None):

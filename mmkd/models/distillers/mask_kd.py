@@ -29,6 +29,8 @@ class MaskHeadKD(BaseDistiller):
         roi_head, neck (str): module paths in both models.
     """
 
+    teacher_work = "backbone + neck + mask head on the student's positive RoIs"
+
     def __init__(self, loss_weight=1.0, temperature=1.0, roi_head='roi_head', neck='neck',
                  init_cfg=None):
         super().__init__(dict(mask=f'{roi_head}.mask_head.loss_and_target'), dict(feats=neck),

@@ -50,7 +50,9 @@ class ReviewKD(BaseDistiller):
             for index, pair in enumerate(self.pairs))
         log_level_pairs('ReviewKD', self.pairs, student_feats, teacher_feats, 'ABF')
 
-    def loss(self, student_records, teacher_records):
+    def aligned_levels(self, student_records, teacher_records):
+        """Per paired level: the pair, the student's map fused through its ABF chain and the
+        teacher's map, both (N, C_t, H, W) on their common part."""
         student_feats, teacher_feats = zip(*(
             common_crop(student_records['feats'][pair.student],
                         teacher_records['feats'][pair.teacher]) for pair in self.pairs))
@@ -58,5 +60,9 @@ class ReviewKD(BaseDistiller):
         residual = None
         for level in reversed(range(len(student_feats))):
             fused[level], residual = self.abfs[level](student_feats[level], residual)
-        loss = sum(hcl_loss(s, t, self.pool_sizes) for s, t in zip(fused, teacher_feats))
-        return dict(loss_reviewkd=loss)
+        return list(zip(self.pairs, fused, teacher_feats))
+
+    def loss(self, student_records, teacher_records):
+        return dict(loss_reviewkd=sum(
+            hcl_loss(student, teacher, self.pool_sizes)
+            for _, student, teacher in self.aligned_levels(student_records, teacher_records)))

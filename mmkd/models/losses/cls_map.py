@@ -13,6 +13,19 @@ def mining_threshold(p_teacher: torch.Tensor, scale: float = 16.2,
     return scale * (p_teacher - 0.5).abs().pow(beta)
 
 
+def mining_mask(face_probs_student: torch.Tensor, face_probs_teacher: torch.Tensor,
+                mode: str = 'seed', scale: float = 16.2, beta: float = 6.4) -> torch.Tensor:
+    """The anchors the rule of ``mode`` selects (bool, the shape of the inputs): ``'seed'``
+    ``p_t > T(p_t)``, ``'adaptive'`` ``|p_s - p_t| > T(p_t)``. Reads no gradient."""
+    if mode not in MODES:
+        raise ValueError(f'mode={mode!r}: choose from {MODES}')
+    face_probs_teacher = face_probs_teacher.detach()
+    threshold = mining_threshold(face_probs_teacher, scale, beta)
+    if mode == 'seed':
+        return face_probs_teacher > threshold
+    return (face_probs_student.detach() - face_probs_teacher).abs() > threshold
+
+
 def cls_map_kd_loss(student_probs: torch.Tensor, teacher_probs: torch.Tensor,
                     face_probs_student: torch.Tensor, face_probs_teacher: torch.Tensor,
                     mode: str = 'seed', alpha: float = 50.0, scale: float = 16.2,
@@ -33,12 +46,7 @@ def cls_map_kd_loss(student_probs: torch.Tensor, teacher_probs: torch.Tensor,
     """
     if mode not in MODES:
         raise ValueError(f'mode={mode!r}: choose from {MODES}')
-    face_probs_teacher = face_probs_teacher.detach()
-    threshold = mining_threshold(face_probs_teacher, scale, beta)
-    if mode == 'seed':
-        mask = face_probs_teacher > threshold
-    else:
-        mask = (face_probs_student.detach() - face_probs_teacher).abs() > threshold
+    mask = mining_mask(face_probs_student, face_probs_teacher, mode, scale, beta)
     fraction = mask.float().mean()
     if not mask.any():
         return student_probs.sum() * 0.0, fraction

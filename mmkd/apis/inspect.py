@@ -1,0 +1,356 @@
+"""Know before you train: what a distillation config pairs, whether its teacher is any good on
+the config's own data, how its distill losses compare with the detection losses, and pictures
+of what is distilled. ``tools/inspect_distill.py`` prints and saves what these return."""
+import copy
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+from mmengine.evaluator import Evaluator
+from mmengine.runner import Runner
+from torch import nn
+
+
+TEACHER_MAP_FLOOR = 0.01        # a teacher under this box mAP is broken, not weak
+LOSS_RATIO_RANGE = (0.01, 10.0)  # distill term / detection total outside this: flagged
+
+
+@dataclass
+class Table:
+    """A titled table (markdown when printed), and the warnings that go with it."""
+    title: str
+    header: List[str]
+    rows: List[list] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+
+    def markdown(self) -> str:
+        lines = [f'## {self.title}', '', '| ' + ' | '.join(self.header) + ' |',
+                 '|' + '---|' * len(self.header)]
+        lines += ['| ' + ' | '.join(str(cell) for cell in row) + ' |' for row in self.rows]
+        lines += [''] + [f'**WARNING** {warning}' for warning in self.warnings]
+        return '\n'.join(lines) + '\n'
+
+
+def _parameter_count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def pairing_table(model) -> Table:
+    """Per distiller (a :class:`~mmkd.models.DistillDetector`'s): the modules it reads in each
+    model, the levels it pairs (stride, channels), its connectors' parameter count and what the
+    teacher runs for it."""
+    from mmkd.models.teacher import probe_features
+    with model.student_taps.recording(require_all=False) as student_records:
+        probe_features(model.student)
+    with model.teacher.taps.recording(require_all=False) as teacher_records:
+        probe_features(model.teacher.detector)
+    table = Table('Pairing', ['distiller', 'student reads', 'teacher reads', 'levels paired',
+                              'connector parameters', 'the teacher runs'])
+    for index, distiller in enumerate(model.distillers):
+        levels = []
+        for pair in getattr(distiller, 'pairs', []):
+            student = student_records[distiller.student_taps['feats']][pair.student]
+            teacher = teacher_records[distiller.teacher_taps['feats']][pair.teacher]
+            levels.append(f'stride {pair.stride}: {student.shape[1]} -> {teacher.shape[1]} ch')
+        table.rows.append([f'[{index}] {type(distiller).__name__}',
+                           ', '.join(distiller.student_taps.values()),
+                           ', '.join(distiller.teacher_taps.values()),
+                           '; '.join(levels) or '-', f'{_parameter_count(distiller):,}',
+                           distiller.teacher_work])
+    return table
+
+
+def subset_loader(dataloader_cfg, num_images: int):
+    """A dataloader of ``dataloader_cfg`` over its first ``num_images`` images, in order."""
+    cfg = copy.deepcopy(dataloader_cfg)
+    cfg.dataset.indices = num_images
+    cfg.update(num_workers=0, persistent_workers=False)
+    cfg.sampler = dict(type='DefaultSampler', shuffle=False)
+    return Runner.build_dataloader(cfg)
+
+
+def coco_map(detector: nn.Module, dataloader, evaluator_cfg) -> Dict[str, float]:
+    """The evaluator's metrics of ``detector`` (its own ``test_step``: its own preprocessing)
+    on the images of ``dataloader`` only."""
+    evaluator = Evaluator(copy.deepcopy(evaluator_cfg))
+    evaluator.dataset_meta = dataloader.dataset.metainfo
+    detector.eval()
+    image_ids = []
+    with torch.no_grad():
+        for data in dataloader:
+            outputs = detector.test_step(data)
+            image_ids += [sample.img_id for sample in outputs]
+            evaluator.process(data_samples=outputs, data_batch=data)
+    for metric in evaluator.metrics:
+        if hasattr(metric, 'img_ids'):   # CocoMetric: score these images, not the whole file
+            metric.img_ids = image_ids
+    return evaluator.evaluate(len(dataloader.dataset))
+
+
+def head_classes(detector: nn.Module) -> Optional[int]:
+    """The class count of a detector's box head (two-stage or dense), None if it has none."""
+    roi_head = getattr(detector, 'roi_head', None)
+    head = getattr(roi_head, 'bbox_head', None) or getattr(detector, 'bbox_head', None)
+    if isinstance(head, nn.ModuleList):      # cascades: the last stage
+        head = head[-1]
+    return getattr(head, 'num_classes', None)
+
+
+def load_student(cfg, checkpoint: str) -> nn.Module:
+    """The student of ``cfg`` with the weights of ``checkpoint``: a student trained alone
+    (mmdet keys) or a distilled one (keys under ``student.``)."""
+    from mmdet.registry import MODELS
+    from mmkd.models.teacher import load_model_config
+    student = MODELS.build(load_model_config(cfg.model.student, 'model.student'))
+    state = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    state = state.get('state_dict', state)
+    if any(key.startswith('student.') for key in state):
+        state = {k[len('student.'):]: v for k, v in state.items() if k.startswith('student.')}
+    try:
+        student.load_state_dict(state)
+    except RuntimeError as err:
+        raise RuntimeError(f'--student-checkpoint {checkpoint} is not a checkpoint of the '
+                           f'student of this config: {err}') from None
+    return student
+
+
+def teacher_table(cfg, model, num_images: int, student_checkpoint: Optional[str] = None) -> Table:
+    """COCO box mAP on the first ``num_images`` validation images of the config: the teacher,
+    the distiller's student (at initialisation, or as loaded) and, given
+    ``student_checkpoint``, a trained student.
+    Warns when the teacher is under :data:`TEACHER_MAP_FLOOR` (with the likely causes) and when
+    it does not beat the trained student."""
+    loader = subset_loader(cfg.val_dataloader, num_images)
+    scored = [('teacher', model.teacher.detector), ('student in the distiller', model)]
+    if student_checkpoint:
+        scored.append((f'student from {student_checkpoint}', load_student(cfg, student_checkpoint)))
+    table = Table(f'The teacher on {len(loader.dataset)} validation images of the config',
+                  ['model', 'box mAP', 'mAP50', 'classes'])
+    results = {}
+    classes = len(loader.dataset.metainfo['classes'])
+    for name, detector in scored:
+        # mmdet's CocoMetric returns nothing when no box passed the score threshold
+        metrics = coco_map(detector, loader, cfg.val_evaluator) or {
+            'coco/bbox_mAP': 0.0, 'coco/bbox_mAP_50': 0.0}
+        results[name] = metrics.get('coco/bbox_mAP', float('nan'))
+        table.rows.append([name, f'{results[name]:.3f}',
+                           f'{metrics.get("coco/bbox_mAP_50", float("nan")):.3f}',
+                           head_classes(getattr(detector, 'student', detector))])
+    teacher_map = results['teacher']
+    if not teacher_map >= TEACHER_MAP_FLOOR:
+        teacher_classes = head_classes(model.teacher.detector)
+        causes = [f'a class count other than the data set\'s: the teacher predicts '
+                  f'{teacher_classes} classes, the data set has {classes}'
+                  if teacher_classes != classes else
+                  f'the class count matches ({classes})',
+                  f'a checkpoint of another model or data set (model.teacher.checkpoint='
+                  f'{cfg.model.teacher.checkpoint})',
+                  'preprocessing other than the teacher was trained with (its '
+                  'data_preprocessor: mean, std, bgr_to_rgb)']
+        table.warnings.append(f'the teacher scores {teacher_map:.3f} box mAP, under '
+                              f'{TEACHER_MAP_FLOOR}: it has nothing to teach. Likely causes: '
+                              + '; '.join(causes) + '.')
+    if student_checkpoint and not teacher_map > results[scored[-1][0]]:
+        table.warnings.append(
+            f'the teacher ({teacher_map:.3f}) does not beat the trained student '
+            f'({results[scored[-1][0]]:.3f}): distilling from it is likely to make the student '
+            'worse. Train the teacher longer or take a stronger one.')
+    return table
+
+
+def _sum(value) -> float:
+    return float(sum(value)) if isinstance(value, (list, tuple)) else float(value)
+
+
+def loss_scale_table(cfg, model, batches: int = 3) -> Table:
+    """Each distill loss next to the student's detection losses, averaged over the first
+    ``batches`` training batches with the model's current weights (under ``no_grad``). A distill
+    term outside :data:`LOSS_RATIO_RANGE` times the detection total is flagged with the config
+    key that sets its weight."""
+    loader_cfg = copy.deepcopy(cfg.train_dataloader)
+    loader_cfg.update(num_workers=0, persistent_workers=False)
+    loader = Runner.build_dataloader(loader_cfg, seed=0)
+    model.train()
+    totals: Dict[str, float] = {}
+    owner: Dict[str, int] = {}
+    with torch.no_grad():
+        for _, data in zip(range(batches), loader):
+            data = model.data_preprocessor(data, True)
+            step = model.distill_step(data['inputs'], data['data_samples'])
+            for index, distiller in enumerate(model.distillers):
+                for name in distiller(step.student_records[index], step.teacher_records[index]):
+                    owner[name] = index
+            for name, value in step.losses.items():
+                if 'loss' in name:
+                    totals[name] = totals.get(name, 0.0) + _sum(value) / batches
+    detection = sum(v for k, v in totals.items() if k not in owner)
+    table = Table(f'Loss scales ({batches} training batches, the current weights)',
+                  ['loss', 'from', 'value', 'x detection total'])
+    for name, value in totals.items():
+        source = (f'model.distillers.{owner[name]} ({type(model.distillers[owner[name]]).__name__})'
+                  if name in owner else 'student')
+        ratio = value / detection if detection else float('nan')
+        table.rows.append([name, source, f'{value:.4g}', f'{ratio:.3g}' if name in owner else ''])
+        low, high = LOSS_RATIO_RANGE
+        if name in owner and not low <= ratio <= high:
+            distiller = model.distillers[owner[name]]
+            key = f'model.distillers.{owner[name]}.loss_weight'
+            if ratio == 0:
+                advice = ('it is 0 on these batches, so it teaches nothing here: check the '
+                          'teacher (a random one mines nothing for ClsMapKD) and the pairing')
+            else:
+                advice = (f'set {key} (now {distiller.loss_weight}) to about '
+                          f'{distiller.loss_weight / ratio:.3g} for 1x, or check the pairing')
+            table.warnings.append(f'{name} is {ratio:.3g}x the detection losses '
+                                  f'({detection:.4g}), outside {low}-{high}x: {advice}')
+    table.rows.append(['detection total', 'student', f'{detection:.4g}', '1'])
+    return table
+
+
+def _activation(feature: torch.Tensor) -> np.ndarray:
+    """(C, H, W) -> (H, W): the channel mean of absolute activations."""
+    return feature.abs().mean(0).float().cpu().numpy()
+
+
+def _records_on_val(model, cfg, num_images: int):
+    """The first ``num_images`` validation images through both models in eval mode: returns
+    (the preprocessed batch, per distiller the student's and the teacher's ``{role: record}``).
+    The student runs its backbone and neck, and the dense heads that distillers tap; the teacher
+    its backbone and neck, plus ``teacher_forward`` for distillers that read only taps (the
+    ones that need the student's RoIs are left without)."""
+    loader = subset_loader(cfg.val_dataloader, num_images)
+    data = model.data_preprocessor(next(iter(loader)), False)
+    model.eval()
+    head_paths = {path for d in model.distillers for role, path in d.student_taps.items()
+                  if role == 'outputs'}
+    with torch.no_grad():
+        with model.student_taps.recording(require_all=False) as tapped:
+            feats = model.student.extract_feat(data['inputs'])
+            for path in head_paths:
+                model.student.get_submodule(path)(feats)
+        students = [model._roles(d.student_taps, tapped) for d in model.distillers]
+        records = model.teacher.features(data['inputs'], data['data_samples'])
+        teachers = [model._roles(d.teacher_taps, records) for d in model.distillers]
+        for distiller, student, teacher in zip(model.distillers, students, teachers):
+            if set(student) == set(distiller.student_taps):
+                teacher.update(distiller.teacher_forward(student, teacher, model.teacher))
+    return data, students, teachers
+
+
+def _save(figure, path: str) -> str:
+    import matplotlib.pyplot as plt
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+    return path
+
+
+def draw_levels(model, cfg, out_dir: str, num_images: int = 2) -> List[str]:
+    """PNGs of what each level-pairing distiller compares, for the first ``num_images``
+    validation images: per paired level the teacher's map, the student's through its connector
+    and their difference (channel means of absolute activations). Returns the files written."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    data, students, teachers = _records_on_val(model, cfg, num_images)
+    written = []
+    with torch.no_grad():
+        levels = [d.aligned_levels(s, t) if set(s) == set(d.student_taps) else []
+                  for d, s, t in zip(model.distillers, students, teachers)]
+    for index, (distiller, pairs) in enumerate(zip(model.distillers, levels)):
+        for image in range(len(data['data_samples']) if pairs else 0):
+            figure, axes = plt.subplots(len(pairs), 3, figsize=(9, 3 * len(pairs)),
+                                        squeeze=False)
+            for row, (pair, student, teacher) in enumerate(pairs):
+                maps = [_activation(teacher[image]), _activation(student[image]),
+                        _activation(student[image] - teacher[image])]
+                top = max(m.max() for m in maps[:2])
+                for col, (title, shown) in enumerate(zip(
+                        ('teacher', 'student through connector', '|student - teacher|'), maps)):
+                    axes[row, col].imshow(shown, cmap='viridis', vmin=0, vmax=top)
+                    axes[row, col].set_title(f'stride {pair.stride}: {title}', fontsize=9)
+                    axes[row, col].axis('off')
+            figure.suptitle(f'model.distillers.{index} ({type(distiller).__name__}), '
+                            f'{osp.basename(data["data_samples"][image].img_path)}; channel '
+                            'mean of |activation|, one colour scale per row')
+            written.append(_save(figure, osp.join(
+                out_dir, f'levels_{index}_{type(distiller).__name__}_{image}.png')))
+    return written
+
+
+def draw_mining(model, cfg, out_dir: str, num_images: int = 2) -> List[str]:
+    """PNGs of where each anchor-mining distiller (``ClsMapKD``) mimics the teacher, for the
+    first ``num_images`` validation images: per level, the image under the fraction of each
+    place's anchors the rule selects. Returns the files written."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import mmcv
+    miners = [i for i, d in enumerate(model.distillers) if hasattr(d, 'mined_locations')]
+    if not miners:
+        return []
+    data, students, teachers = _records_on_val(model, cfg, num_images)
+    written = []
+    for index in miners:
+        distiller = model.distillers[index]
+        head = model.student.get_submodule(distiller.student_taps['outputs'])
+        strides = [stride[0] for stride in head.prior_generator.strides]
+        with torch.no_grad():
+            levels = distiller.mined_locations(students[index], teachers[index])
+        for image, sample in enumerate(data['data_samples']):
+            height, width = sample.img_shape
+            picture = mmcv.imresize(mmcv.imread(sample.img_path, channel_order='rgb'),
+                                    (width, height))
+            figure, axes = plt.subplots(1, len(levels), figsize=(3 * len(levels), 3.4),
+                                        squeeze=False)
+            for axis, level, stride in zip(axes[0], levels, strides):
+                mined = level[image].cpu().numpy()
+                axis.imshow(picture)
+                axis.imshow(mined, cmap='Reds', vmin=0, vmax=1, alpha=0.55,
+                            extent=(0, mined.shape[1] * stride, mined.shape[0] * stride, 0))
+                axis.set_xlim(0, width)
+                axis.set_ylim(height, 0)
+                axis.set_title(f'stride {stride}: {mined.mean():.1%} mined', fontsize=9)
+                axis.axis('off')
+            figure.suptitle(f'model.distillers.{index} ({type(distiller).__name__}, mode='
+                            f'{distiller.mode!r}): anchors mimicked, red = all of a place\'s')
+            written.append(_save(figure, osp.join(
+                out_dir, f'mining_{index}_{type(distiller).__name__}_{image}.png')))
+    return written
+
+
+def draw_detections(model, cfg, out_dir: str, num_images: int = 2,
+                    score_thr: float = 0.3) -> List[str]:
+    """Teacher and student detections side by side on the first ``num_images`` validation
+    images (mmdet's ``DetLocalVisualizer``, ground truth left). Returns the files written."""
+    from mmdet.visualization import DetLocalVisualizer
+    import mmcv
+    loader = subset_loader(cfg.val_dataloader, num_images)
+    data = next(iter(loader))
+    visualizer = DetLocalVisualizer(name=f'mmkd_inspect_{id(model)}')
+    visualizer.dataset_meta = loader.dataset.metainfo
+    with torch.no_grad():
+        predictions = {'teacher': model.teacher.detector.eval().test_step(data),
+                       'student': model.eval().test_step(data)}
+    written = []
+    for image, sample in enumerate(data['data_samples']):
+        picture = mmcv.imconvert(mmcv.imread(sample.img_path), 'bgr', 'rgb')
+        panels = []
+        for name, outputs in predictions.items():   # boxes are in the original image's pixels
+            visualizer.add_datasample(name, picture, outputs[image], draw_gt=name == 'teacher',
+                                      pred_score_thr=score_thr)
+            panels.append(visualizer.get_image())
+        path = osp.join(out_dir, f'detections_{image}.png')
+        mmcv.imwrite(np.concatenate(panels, axis=1)[..., ::-1], path)
+        written.append(path)
+    return written
+
+
+def draw_pictures(model, cfg, out_dir: str, num_images: int = 2) -> List[str]:
+    """Every picture of this module for the first ``num_images`` validation images: the paired
+    levels, the mined anchors, the detections. Returns the files written."""
+    return (draw_levels(model, cfg, out_dir, num_images)
+            + draw_mining(model, cfg, out_dir, num_images)
+            + draw_detections(model, cfg, out_dir, num_images))

@@ -1,0 +1,84 @@
+"""tools/inspect_distill.py: the pairing, the teacher on the config's data, the loss scales and
+the pictures, on the shapes configs with a random teacher."""
+import os.path as osp
+
+from mmengine.config import Config
+
+from conftest import REVIEWKD_CONFIG, STUDENT_CONFIG, TEACHER_CONFIG, run_tool, save_fresh_checkpoint
+from test_tools_e2e import tiny_data_options
+
+
+def inspect(tmp_path, *options, args=('--pictures', '0')):
+    out = tmp_path / 'inspect'
+    log = run_tool('tools/inspect_distill.py', REVIEWKD_CONFIG, '--val-images', '4', '--batches',
+                   '2', '--out', str(out), *args, '--cfg-options',
+                   *tiny_data_options(tmp_path / 'data'), *options)
+    return log, (out / 'inspect.md').read_text(), out
+
+
+def test_pairing_loss_scales_and_pictures(tmp_path, teacher_checkpoint):
+    student = save_fresh_checkpoint(STUDENT_CONFIG, str(tmp_path / 'student.pth'))
+    log, report, out = inspect(tmp_path, f'model.teacher.checkpoint={teacher_checkpoint}',
+                               args=('--pictures', '2', '--student-checkpoint', student))
+    assert report in log
+    # the shapes pair: 5 FPN levels, 32 -> 64 channels, strides 4-64
+    assert ('stride 4: 32 -> 64 ch; stride 8: 32 -> 64 ch; stride 16: 32 -> 64 ch; '
+            'stride 32: 32 -> 64 ch; stride 64: 32 -> 64 ch') in report
+    assert '| loss_reviewkd | model.distillers.0 (ReviewKD) |' in report
+    assert '| detection total | student |' in report
+    # both at random weights: the teacher does not beat the student given
+    assert f'| student from {student} | 0.000 |' in report
+    assert 'does not beat the trained student (0.000)' in report
+    for name in ('levels_0_ReviewKD_0.png', 'levels_0_ReviewKD_1.png', 'detections_0.png',
+                 'detections_1.png'):
+        assert osp.getsize(out / name) > 1000, name
+
+
+def test_a_teacher_of_another_class_count_is_flagged_with_the_cause(tmp_path):
+    cfg = Config.fromfile(TEACHER_CONFIG)
+    cfg.model.roi_head.bbox_head.num_classes = 3
+    cfg.dump(tmp_path / 'teacher_3_classes.py')
+    checkpoint = save_fresh_checkpoint(str(tmp_path / 'teacher_3_classes.py'),
+                                       str(tmp_path / 't3.pth'))
+    _, report, _ = inspect(tmp_path, f'model.teacher.config={tmp_path}/teacher_3_classes.py',
+                           f'model.teacher.checkpoint={checkpoint}')
+    assert '**WARNING** the teacher scores 0.000 box mAP, under 0.01' in report
+    assert 'the teacher predicts 3 classes, the data set has 8' in report
+
+
+def test_a_distill_weight_1000x_too_high_is_flagged_with_its_key(tmp_path, teacher_checkpoint):
+    _, report, _ = inspect(tmp_path, f'model.teacher.checkpoint={teacher_checkpoint}',
+                           'model.distillers.0.loss_weight=1200.0')
+    warning = [line for line in report.splitlines() if 'loss_reviewkd is' in line]
+    assert warning and 'set model.distillers.0.loss_weight (now 1200.0)' in warning[0]
+    _, report, _ = inspect(tmp_path, f'model.teacher.checkpoint={teacher_checkpoint}')
+    assert 'loss_reviewkd is' not in report     # the shipped weight is in range
+
+
+def test_distill_vis_hook_draws_at_each_validation(tmp_path, teacher_checkpoint):
+    """The same pictures at each validation, into the work dir and the visualiser's backend."""
+    config = tmp_path / 'reviewkd_with_pictures.py'
+    config.write_text(f"_base_ = ['{REVIEWKD_CONFIG}']\n"
+                      "custom_hooks = [dict(type='mmkd.PlainCheckpointHook'),\n"
+                      "                dict(type='mmkd.DistillVisHook', num_images=1)]\n")
+    work = tmp_path / 'run'
+    run_tool('tools/train.py', str(config), '--work-dir', str(work), '--cfg-options',
+             *tiny_data_options(tmp_path / 'data'), f'model.teacher.checkpoint={teacher_checkpoint}')
+    drawn = work / 'distill_vis' / 'iter_2'     # 8 images, batch 4: validation after step 2
+    assert sorted(p.name for p in drawn.iterdir()) == ['detections_0.png',
+                                                       'levels_0_ReviewKD_0.png']
+    backend = sorted(p.name for p in work.glob('*/vis_data/vis_image/*.png'))
+    assert backend == ['detections_0_2.png', 'levels_0_ReviewKD_0_2.png']
+
+
+def test_clsmapkd_config_draws_its_mined_anchors(tmp_path):
+    from test_cls_map_kd import CLSKD_CONFIG, FACE_TEACHER
+    teacher = save_fresh_checkpoint(FACE_TEACHER, str(tmp_path / 'face_teacher.pth'))
+    out = tmp_path / 'inspect'
+    report = run_tool('tools/inspect_distill.py', CLSKD_CONFIG, '--val-images', '2', '--batches',
+                      '1', '--pictures', '1', '--out', str(out), '--cfg-options',
+                      *tiny_data_options(tmp_path / 'data'), f'model.teacher.checkpoint={teacher}')
+    assert 'backbone + neck + classification branch of the dense head' in report
+    assert '| loss_cls_map_kd | model.distillers.0 (ClsMapKD) |' in report
+    assert osp.getsize(out / 'mining_0_ClsMapKD_0.png') > 1000
+    assert not list(out.glob('levels_*'))        # no level pairs to draw

@@ -1,0 +1,38 @@
+"""The parity guarantee: inside the distiller, with every distill loss weighted 0, the student
+trains exactly as it does alone (the answer to "the student is worse inside the distiller")."""
+import pytest
+import torch
+
+from conftest import CONFIGS, REVIEWKD_CONFIG, STUDENT_CONFIG, run_tool
+from test_tools_e2e import tiny_data_options
+
+HINT_CONFIG = f'{CONFIGS}/hint_frcnn.py'
+
+
+def student_weights(checkpoint, prefix=''):
+    state = torch.load(checkpoint, weights_only=True)['state_dict']
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+@pytest.mark.parametrize('config, zero_weights', [
+    (REVIEWKD_CONFIG, ['model.distillers.0.loss_weight=0']),
+    # hint KD: the hint's weight 0 and mu=1 (no soft labels), nu=0 (no bounded regression) on
+    # the RPN and the RoI head: the student's own losses at full weight, nothing else
+    (HINT_CONFIG, ['model.distillers.0.loss_weight=0'] + [
+        f'model.distillers.{i}.{key}' for i in (1, 2) for key in ('mu=1.0', 'nu=0.0')]),
+], ids=['reviewkd', 'hint_kd'])
+def test_distill_weights_at_zero_train_the_student_as_alone(config, zero_weights, tmp_path,
+                                                            teacher_checkpoint):
+    common = tiny_data_options(tmp_path / 'data') + [
+        'randomness.seed=0', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False']
+    run_tool('tools/train.py', STUDENT_CONFIG, '--work-dir', str(tmp_path / 'alone'),
+             '--cfg-options', *common)
+    run_tool('tools/train.py', config, '--work-dir', str(tmp_path / 'distilled'),
+             '--cfg-options', *common, f'model.teacher.checkpoint={teacher_checkpoint}',
+             *zero_weights)
+    alone = student_weights(tmp_path / 'alone' / 'epoch_1.pth')
+    distilled = student_weights(tmp_path / 'distilled' / 'epoch_1.pth', 'student.')
+    assert distilled.keys() == alone.keys()
+    for name, value in alone.items():
+        torch.testing.assert_close(distilled[name], value, rtol=0, atol=1e-6, msg=name)
