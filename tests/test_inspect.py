@@ -2,9 +2,11 @@
 the pictures, on the shapes configs with a random teacher."""
 import os.path as osp
 
+import torch
 from mmengine.config import Config
 
-from conftest import REVIEWKD_CONFIG, STUDENT_CONFIG, TEACHER_CONFIG, run_tool, save_fresh_checkpoint
+from conftest import (REVIEWKD_CONFIG, STUDENT_CONFIG, TEACHER_CONFIG, run_tool,
+                      save_fresh_checkpoint)
 from test_tools_e2e import tiny_data_options
 
 
@@ -16,7 +18,9 @@ def inspect(tmp_path, *options, args=('--pictures', '0')):
     return log, (out / 'inspect.md').read_text(), out
 
 
-def test_pairing_loss_scales_and_pictures(tmp_path, teacher_checkpoint):
+def test_pairing_loss_scales_and_pictures(tmp_path):
+    torch.manual_seed(0)    # random weights that score nothing (a chance hit could score)
+    teacher_checkpoint = save_fresh_checkpoint(TEACHER_CONFIG, str(tmp_path / 'teacher.pth'))
     student = save_fresh_checkpoint(STUDENT_CONFIG, str(tmp_path / 'student.pth'))
     log, report, out = inspect(tmp_path, f'model.teacher.checkpoint={teacher_checkpoint}',
                                args=('--pictures', '2', '--student-checkpoint', student))
@@ -38,12 +42,17 @@ def test_a_teacher_of_another_class_count_is_flagged_with_the_cause(tmp_path):
     cfg = Config.fromfile(TEACHER_CONFIG)
     cfg.model.roi_head.bbox_head.num_classes = 3
     cfg.dump(tmp_path / 'teacher_3_classes.py')
+    torch.manual_seed(0)    # random weights that score nothing (a chance hit could score)
     checkpoint = save_fresh_checkpoint(str(tmp_path / 'teacher_3_classes.py'),
                                        str(tmp_path / 't3.pth'))
     _, report, _ = inspect(tmp_path, f'model.teacher.config={tmp_path}/teacher_3_classes.py',
                            f'model.teacher.checkpoint={checkpoint}')
+    # flagged whatever it scores, and named as the likely cause of a score under the floor
+    assert ('**WARNING** the teacher predicts 3 classes, the data set has 8: its class scores '
+            "do not mean the data set's classes") in report
     assert '**WARNING** the teacher scores 0.000 box mAP, under 0.01' in report
-    assert 'the teacher predicts 3 classes, the data set has 8' in report
+    assert ('Likely causes: a class count other than the data set\'s: the teacher predicts 3 '
+            'classes, the data set has 8') in report
 
 
 def test_a_distill_weight_1000x_too_high_is_flagged_with_its_key(tmp_path, teacher_checkpoint):

@@ -69,7 +69,9 @@ def dist_train(work_dir, options, nproc, env=None):
         ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), REVIEWKD_CONFIG, str(nproc),
          '--work-dir', str(work_dir), '--cfg-options', *options],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, 'PYTHON': sys.executable, **(env or {})})
+        # one thread per process whatever the launch (torchrun sets it only for several
+        # processes per machine), so that launches of 1 and of 2 processes sum alike
+        env={**os.environ, 'PYTHON': sys.executable, 'OMP_NUM_THREADS': '1', **(env or {})})
 
 
 def finished_log(proc):

@@ -5,7 +5,8 @@
                          [--student-epochs N] [--train-images N] [--data-root DIR] [--quick]
                          [--jobs N]
 
-``shapes`` (default): Faster R-CNN on the shapes set, methods ``reviewkd`` (default), ``hint``.
+``shapes`` (default): Faster R-CNN on the shapes set, methods ``reviewkd`` (default), ``hint``,
+``cwd``, ``pkd``.
 ``shapes_retinanet``: the Faster R-CNN shapes teacher distilled into a RetinaNet student (a
 two-stage teacher for a one-stage student, levels paired by stride), method ``reviewkd``.
 ``faces``: RetinaNet on the face set, method ``clskd``.
@@ -14,7 +15,7 @@ two-stage teacher for a one-stage student, levels paired by stride), method ``re
 ``bccd``: Faster R-CNN on ImageNet-pretrained MobileNetV2 on the real BCCD set (a Pascal VOC
 root: ``--data-root``, else ``bccd/`` in ``$MMKD_DATA_ROOT``, default ``../shared/data``; BCCD
 comes from https://github.com/Shenggan/BCCD_Dataset, MIT licence), methods ``reviewkd``
-(default), ``hint``; the teacher trains 16 epochs by default.
+(default), ``hint``, ``cwd``, ``pkd``; the teacher trains 16 epochs by default.
 
 Each stage runs ``tools/train.py`` as a user would (its log lines, with ETA, stream through);
 the demo set is generated on first use. One teacher (seed 0) serves every student run; a teacher
@@ -50,7 +51,9 @@ TASKS = {
         teacher=('frcnn_r18w32_teacher_shapes.py', 'teacher (Faster R-CNN R18 w32, FPN 64)'),
         student=('frcnn_r18w8_student_shapes.py', 'student (Faster R-CNN R18 w8, FPN 32)'),
         methods=dict(reviewkd=('reviewkd_frcnn.py', 'student + ReviewKD'),
-                     hint=('hint_frcnn.py', 'student + hint KD (Chen et al.)')),
+                     hint=('hint_frcnn.py', 'student + hint KD (Chen et al.)'),
+                     cwd=('cwd_frcnn.py', 'student + CWD'),
+                     pkd=('pkd_frcnn.py', 'student + PKD')),
         default_methods=['reviewkd']),
     'shapes_retinanet': dict(
         teacher=('frcnn_r18w32_teacher_shapes.py', 'teacher (Faster R-CNN R18 w32, FPN 64)'),
@@ -74,7 +77,9 @@ TASKS = {
         teacher=('frcnn_mv2_teacher_bccd.py', 'teacher (Faster R-CNN MV2, FPN 64)'),
         student=('frcnn_mv2_student_bccd.py', 'student (Faster R-CNN MV2, FPN 32)'),
         methods=dict(reviewkd=('reviewkd_frcnn_mv2_bccd.py', 'student + ReviewKD'),
-                     hint=('hint_frcnn_mv2_bccd.py', 'student + hint KD (Chen et al.)')),
+                     hint=('hint_frcnn_mv2_bccd.py', 'student + hint KD (Chen et al.)'),
+                     cwd=('cwd_frcnn_mv2_bccd.py', 'student + CWD'),
+                     pkd=('pkd_frcnn_mv2_bccd.py', 'student + PKD')),
         default_methods=['reviewkd'], teacher_epochs=16, voc='bccd'),
 }
 

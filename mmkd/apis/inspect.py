@@ -139,8 +139,12 @@ def teacher_table(cfg, model, num_images: int, student_checkpoint: Optional[str]
                            f'{metrics.get("coco/bbox_mAP_50", float("nan")):.3f}',
                            head_classes(getattr(detector, 'student', detector))])
     teacher_map = results['teacher']
+    teacher_classes = head_classes(model.teacher.detector)
+    if teacher_classes is not None and teacher_classes != classes:
+        table.warnings.append(f'the teacher predicts {teacher_classes} classes, the data set '
+                              f'has {classes}: its class scores do not mean the data set\'s '
+                              'classes (model.teacher.config)')
     if not teacher_map >= TEACHER_MAP_FLOOR:
-        teacher_classes = head_classes(model.teacher.detector)
         causes = [f'a class count other than the data set\'s: the teacher predicts '
                   f'{teacher_classes} classes, the data set has {classes}'
                   if teacher_classes != classes else

@@ -1,19 +1,16 @@
 """Hint learning on feature maps (FitNets; Chen et al. 2017 for detection)."""
 from typing import Optional, Sequence
 
-import torch
 import torch.nn.functional as F
-from torch import nn
 
 from mmkd.registry import MODELS
-from ..connectors import Adapter
-from .base import BaseDistiller, common_crop, log_level_pairs, pair_levels
+from .paired_levels import PairedLevelsDistiller
 
 _DISTANCES = {'l2': F.mse_loss, 'l1': F.l1_loss}
 
 
 @MODELS.register_module()
-class FeatureHint(BaseDistiller):
+class FeatureHint(PairedLevelsDistiller):
     """``|| r(V) - Z ||`` per level, ``r`` a 1x1 adaptation conv (also when widths match), on
     the levels the two models share by stride (:func:`pair_levels`).
 
@@ -31,41 +28,17 @@ class FeatureHint(BaseDistiller):
         strides (Sequence[int], optional): distil these strides only. Default: all shared.
     """
 
+    loss_name = 'loss_hint'
+    reduce_levels = 'mean'
+
     def __init__(self, student: str = 'neck', teacher: str = 'neck', loss_weight: float = 0.5,
                  distance: str = 'l2', relu: bool = False,
                  strides: Optional[Sequence[int]] = None, init_cfg=None):
-        super().__init__(dict(feats=student), dict(feats=teacher), loss_weight, init_cfg)
+        super().__init__(student, teacher, loss_weight, strides, connector='always', relu=relu,
+                         init_cfg=init_cfg)
         if distance not in _DISTANCES:
             raise ValueError(f'FeatureHint distance={distance!r}: choose from {list(_DISTANCES)}')
         self.distance = _DISTANCES[distance]
-        self.relu = relu
-        self.strides = strides
-        self.pairs = []
-        self.adapters = nn.ModuleList()
 
-    def setup(self, student_records, teacher_records, student_model=None, teacher_model=None):
-        student_feats, teacher_feats = student_records['feats'], teacher_records['feats']
-        self.pairs = pair_levels(student_feats, teacher_feats, 'FeatureHint',
-                                 self.student_taps['feats'], self.teacher_taps['feats'],
-                                 self.strides)
-        self.adapters = nn.ModuleList(
-            Adapter(student_feats[pair.student].shape[1], teacher_feats[pair.teacher].shape[1],
-                    self.relu) for pair in self.pairs)
-        log_level_pairs('FeatureHint', self.pairs, student_feats, teacher_feats,
-                        '1x1 conv adapter')
-
-    def aligned_levels(self, student_records, teacher_records):
-        """Per paired level: the pair, the student's map through its adapter and the teacher's
-        map, both (N, C_t, H, W) on their common part."""
-        levels = []
-        for adapter, pair in zip(self.adapters, self.pairs):
-            student, teacher = common_crop(student_records['feats'][pair.student],
-                                           teacher_records['feats'][pair.teacher])
-            levels.append((pair, adapter(student), teacher))
-        return levels
-
-    def loss(self, student_records, teacher_records):
-        return dict(loss_hint=torch.stack([
-            self.distance(student, teacher)
-            for _, student, teacher in self.aligned_levels(student_records, teacher_records)
-        ]).mean())
+    def level_loss(self, student, teacher):
+        return self.distance(student, teacher)
