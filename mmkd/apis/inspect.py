@@ -251,14 +251,16 @@ def _save(figure, path: str) -> str:
     return path
 
 
-def draw_levels(model, cfg, out_dir: str, num_images: int = 2) -> List[str]:
+def draw_levels(model, cfg, out_dir: str, num_images: int = 2, records=None) -> List[str]:
     """PNGs of what each level-pairing distiller compares, for the first ``num_images``
     validation images: per paired level the teacher's map, the student's through its connector
-    and their difference (channel means of absolute activations). Returns the files written."""
+    and their difference (channel means of absolute activations). ``records``: what
+    :func:`_records_on_val` returned, when the caller has it already. Returns the files
+    written."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    data, students, teachers = _records_on_val(model, cfg, num_images)
+    data, students, teachers = records or _records_on_val(model, cfg, num_images)
     written = []
     with torch.no_grad():
         levels = [d.aligned_levels(s, t) if set(s) == set(d.student_taps) else []
@@ -284,10 +286,11 @@ def draw_levels(model, cfg, out_dir: str, num_images: int = 2) -> List[str]:
     return written
 
 
-def draw_mining(model, cfg, out_dir: str, num_images: int = 2) -> List[str]:
+def draw_mining(model, cfg, out_dir: str, num_images: int = 2, records=None) -> List[str]:
     """PNGs of where each anchor-mining distiller (``ClsMapKD``) mimics the teacher, for the
     first ``num_images`` validation images: per level, the image under the fraction of each
-    place's anchors the rule selects. Returns the files written."""
+    place's anchors the rule selects. ``records`` as for :func:`draw_levels`. Returns the files
+    written."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -295,7 +298,7 @@ def draw_mining(model, cfg, out_dir: str, num_images: int = 2) -> List[str]:
     miners = [i for i, d in enumerate(model.distillers) if hasattr(d, 'mined_locations')]
     if not miners:
         return []
-    data, students, teachers = _records_on_val(model, cfg, num_images)
+    data, students, teachers = records or _records_on_val(model, cfg, num_images)
     written = []
     for index in miners:
         distiller = model.distillers[index]
@@ -355,6 +358,7 @@ def draw_detections(model, cfg, out_dir: str, num_images: int = 2,
 def draw_pictures(model, cfg, out_dir: str, num_images: int = 2) -> List[str]:
     """Every picture of this module for the first ``num_images`` validation images: the paired
     levels, the mined anchors, the detections. Returns the files written."""
-    return (draw_levels(model, cfg, out_dir, num_images)
-            + draw_mining(model, cfg, out_dir, num_images)
+    records = _records_on_val(model, cfg, num_images)   # both models once, for both kinds
+    return (draw_levels(model, cfg, out_dir, num_images, records)
+            + draw_mining(model, cfg, out_dir, num_images, records)
             + draw_detections(model, cfg, out_dir, num_images))
