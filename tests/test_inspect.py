@@ -5,7 +5,7 @@ import os.path as osp
 import torch
 from mmengine.config import Config
 
-from conftest import (REVIEWKD_CONFIG, STUDENT_CONFIG, TEACHER_CONFIG, run_tool,
+from conftest import (CONFIGS, REVIEWKD_CONFIG, STUDENT_CONFIG, TEACHER_CONFIG, run_tool,
                       save_fresh_checkpoint)
 from test_tools_e2e import tiny_data_options
 
@@ -91,3 +91,16 @@ def test_clsmapkd_config_draws_its_mined_anchors(tmp_path):
     assert '| loss_cls_map_kd | model.distillers.0 (ClsMapKD) |' in report
     assert osp.getsize(out / 'mining_0_ClsMapKD_0.png') > 1000
     assert not list(out.glob('levels_*'))        # no level pairs to draw
+
+
+def test_fgd_config_draws_its_levels_and_lists_its_four_terms(tmp_path, teacher_checkpoint):
+    """FGD reads the ground-truth boxes from a tap on the student's loss; on the validation
+    images the tool hands it their boxes, so its levels are drawn."""
+    out = tmp_path / 'inspect'
+    report = run_tool('tools/inspect_distill.py', osp.join(CONFIGS, 'fgd_frcnn.py'),
+                      '--val-images', '2', '--batches', '1', '--pictures', '1', '--out', str(out),
+                      '--cfg-options', *tiny_data_options(tmp_path / 'data'),
+                      f'model.teacher.checkpoint={teacher_checkpoint}')
+    for term in ('fg', 'bg', 'attention', 'global'):
+        assert f'| loss_fgd_{term} | model.distillers.0 (FGD) |' in report
+    assert osp.getsize(out / 'levels_0_FGD_0.png') > 1000

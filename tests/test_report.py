@@ -69,3 +69,13 @@ def test_quick_demo_writes_table_and_plots(tmp_path):
     run_tool('tools/demo.py', '--task', 'faces', '--quick', '--seeds', '0', '1', '--report-only',
              '--work-dir', str(tmp_path / 'demo'), '--data-root', str(tmp_path / 'data'))
     assert (tmp_path / 'demo' / 'results.md').read_text() == trained
+    # --reuse keeps the finished runs and trains only the missing seed
+    before = (tmp_path / 'demo' / 'student_seed0' / 'train.out').stat().st_mtime_ns
+    out = run_tool('tools/demo.py', '--task', 'faces', '--quick', '--seeds', '0', '1', '2',
+                   '--reuse', '--jobs', '2', '--work-dir', str(tmp_path / 'demo'),
+                   '--data-root', str(tmp_path / 'data'))
+    assert 'demo/student_clskd_seed1: reusing the finished run' in out
+    assert 'demo/student_seed2: reusing' not in out
+    assert (tmp_path / 'demo' / 'student_seed0' / 'train.out').stat().st_mtime_ns == before
+    assert (tmp_path / 'demo' / 'student_clskd_seed2' / 'train.out').stat().st_size > 0
+    assert 'student + ClsMapKD (seed mining) | 3 |' in out

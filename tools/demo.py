@@ -1,26 +1,30 @@
 """The demo: teacher, student alone and distilled students on embedded data, one table.
 
-    python tools/demo.py [--task shapes|shapes_retinanet|faces|masks|bccd ...] [--methods ...] [--seeds 0 1 2]
+    python tools/demo.py [--task shapes|shapes_retinanet|shapes_gfl|faces|masks|bccd ...] [--methods ...] [--seeds 0 1 2]
                          [--work-dir work_dirs/demo_TASK] [--teacher-epochs N]
                          [--student-epochs N] [--train-images N] [--data-root DIR] [--quick]
                          [--jobs N]
 
 ``shapes`` (default): Faster R-CNN on the shapes set, methods ``reviewkd`` (default), ``hint``,
-``cwd``, ``pkd``.
+``cwd``, ``pkd``, ``mgd``, ``fgd``.
 ``shapes_retinanet``: the Faster R-CNN shapes teacher distilled into a RetinaNet student (a
 two-stage teacher for a one-stage student, levels paired by stride), method ``reviewkd``.
-``faces``: RetinaNet on the face set, method ``clskd``.
+``shapes_gfl``: GFL (a distribution box head) on the shapes set, methods ``ld``, ``crosskd``
+(both by default).
+``faces``: RetinaNet on the face set, methods ``clskd`` (default), ``logitkd``.
 ``masks``: Mask R-CNN on the shapes set (box and mask mAP), methods ``reviewkd``,
 ``reviewkd_maskkd`` (both by default).
 ``bccd``: Faster R-CNN on ImageNet-pretrained MobileNetV2 on the real BCCD set (a Pascal VOC
 root: ``--data-root``, else ``bccd/`` in ``$MMKD_DATA_ROOT``, default ``../shared/data``; BCCD
 comes from https://github.com/Shenggan/BCCD_Dataset, MIT licence), methods ``reviewkd``
-(default), ``hint``, ``cwd``, ``pkd``; the teacher trains 16 epochs by default.
+(default), ``hint``, ``cwd``, ``pkd``, ``mgd``, ``fgd``; the teacher trains 16 epochs by
+default.
 
 Each stage runs ``tools/train.py`` as a user would (its log lines, with ETA, stream through);
 the demo set is generated on first use. One teacher (seed 0) serves every student run; a teacher
 already trained in ``WORK_DIR/teacher`` for the same number of epochs is reused. The student alone
-and each method run once per seed (``randomness.seed``). All runs validate with COCO mAP at the
+and each method run once per seed (``randomness.seed``); ``--reuse`` keeps those already finished
+in the work dir, so a method added later joins the same table. All runs validate with COCO mAP at the
 end; ``WORK_DIR`` gets ``results.md`` (mean ± sd over seeds, delta and gap recovered),
 ``map_by_model.png`` and ``loss_curves.png``. ``--quick``: 1 epoch on 16 images, a smoke run.
 
@@ -53,7 +57,9 @@ TASKS = {
         methods=dict(reviewkd=('reviewkd_frcnn.py', 'student + ReviewKD'),
                      hint=('hint_frcnn.py', 'student + hint KD (Chen et al.)'),
                      cwd=('cwd_frcnn.py', 'student + CWD'),
-                     pkd=('pkd_frcnn.py', 'student + PKD')),
+                     pkd=('pkd_frcnn.py', 'student + PKD'),
+                     mgd=('mgd_frcnn.py', 'student + MGD'),
+                     fgd=('fgd_frcnn.py', 'student + FGD')),
         default_methods=['reviewkd']),
     'shapes_retinanet': dict(
         teacher=('frcnn_r18w32_teacher_shapes.py', 'teacher (Faster R-CNN R18 w32, FPN 64)'),
@@ -61,10 +67,17 @@ TASKS = {
         methods=dict(reviewkd=('reviewkd_frcnn_to_retinanet.py',
                                'student + ReviewKD (strides 8-64)')),
         default_methods=['reviewkd']),
+    'shapes_gfl': dict(
+        teacher=('gfl_r18w32_teacher_shapes.py', 'teacher (GFL R18 w32, FPN 64)'),
+        student=('gfl_r18w8_student_shapes.py', 'student (GFL R18 w8, FPN 32)'),
+        methods=dict(ld=('ld_gfl.py', 'student + LD'),
+                     crosskd=('crosskd_gfl.py', 'student + CrossKD')),
+        default_methods=['ld', 'crosskd']),
     'faces': dict(
         teacher=('retinanet_r18w32_teacher_faces.py', 'teacher (RetinaNet R18 w32, FPN 64)'),
         student=('retinanet_r18w8_student_faces.py', 'student (RetinaNet R18 w8, FPN 32)'),
-        methods=dict(clskd=('clskd_retinanet_face.py', 'student + ClsMapKD (seed mining)')),
+        methods=dict(clskd=('clskd_retinanet_face.py', 'student + ClsMapKD (seed mining)'),
+                     logitkd=('logitkd_retinanet_face.py', 'student + logit KD (T 2)')),
         default_methods=['clskd']),
     'masks': dict(
         teacher=('maskrcnn_r18w32_teacher_shapes.py', 'teacher (Mask R-CNN R18 w32, FPN 64)'),
@@ -79,7 +92,9 @@ TASKS = {
         methods=dict(reviewkd=('reviewkd_frcnn_mv2_bccd.py', 'student + ReviewKD'),
                      hint=('hint_frcnn_mv2_bccd.py', 'student + hint KD (Chen et al.)'),
                      cwd=('cwd_frcnn_mv2_bccd.py', 'student + CWD'),
-                     pkd=('pkd_frcnn_mv2_bccd.py', 'student + PKD')),
+                     pkd=('pkd_frcnn_mv2_bccd.py', 'student + PKD'),
+                     mgd=('mgd_frcnn_mv2_bccd.py', 'student + MGD'),
+                     fgd=('fgd_frcnn_mv2_bccd.py', 'student + FGD')),
         default_methods=['reviewkd'], teacher_epochs=16, voc='bccd'),
 }
 
@@ -125,18 +140,30 @@ class TrainingSlots:
             return round((time.time() - start) / 60, 1)
 
 
+def finished(record: str, epochs: int) -> bool:
+    """Whether the stage whose ``demo_stage.json`` is ``record`` finished ``epochs`` epochs."""
+    if not osp.isfile(record):
+        return False
+    with open(record) as f:
+        return json.load(f).get('epochs') == epochs
+
+
 def train(name, config, work_dir, epochs, options=(), train_images=None, report_only=False,
-          slots=None):
+          slots=None, reuse=False):
     """Run tools/train.py for ``epochs`` epochs in one of ``slots``; returns the final COCO
     metrics and the minutes the run took (kept in ``STAGE_DIR/demo_stage.json``, which
-    ``report_only`` reads back instead of training)."""
+    ``report_only`` reads back instead of training, and ``reuse`` too when that run finished
+    the same number of epochs)."""
     stage_dir = osp.join(work_dir, name)
     record = osp.join(stage_dir, 'demo_stage.json')
-    if report_only:
+    if report_only or reuse and finished(record, epochs):
         minutes = None
         if osp.isfile(record):
             with open(record) as f:
                 minutes = json.load(f)['train_minutes']
+        if reuse and not report_only:
+            print(f'=== {osp.basename(work_dir.rstrip("/"))}/{name}: reusing the finished '
+                  f'run ===', flush=True)
         return dict(final_metrics(stage_dir), train_minutes=minutes)
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config, '--work-dir', stage_dir,
            '--cfg-options', f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
@@ -216,6 +243,10 @@ def main():
                         'between them (on 2 cores, two one-thread BCCD runs got through 1.6x '
                         'the steps of one two-thread run). Distilled students wait for their '
                         'teacher; several tasks share the slots')
+    parser.add_argument('--reuse', action='store_true',
+                        help='keep the runs already finished in the work dir for the same '
+                        'number of epochs (as the teacher always is) and train only the '
+                        'missing ones; default: train every student run again')
     parser.add_argument('--report-only', action='store_true',
                         help='rebuild results.md and the plots from the runs in the work dir')
     args = parser.parse_args()
@@ -278,7 +309,7 @@ def run_task(name, args, slots, several=False):
         return [pool.submit(train, f'{stage}_seed{seed}', osp.join(CONFIGS, config), work_dir,
                             args.student_epochs,
                             common + list(options) + [f'randomness.seed={seed}'],
-                            args.train_images, args.report_only, slots)
+                            args.train_images, args.report_only, slots, args.reuse)
                 for seed in args.seeds]
 
     # the student alone does not wait for the teacher; the distilled students do

@@ -234,6 +234,9 @@ def _records_on_val(model, cfg, num_images: int):
             feats = model.student.extract_feat(data['inputs'])
             for path in head_paths:
                 model.student.get_submodule(path)(feats)
+        if 'loss' in model.student_taps.taps:   # what a tap on the student's loss (FGD's
+            tapped['loss'] = dict(result=None, inputs=dict(   # boxes) records in training
+                batch_inputs=data['inputs'], batch_data_samples=data['data_samples']))
         students = [model._roles(d.student_taps, tapped) for d in model.distillers]
         records = model.teacher.features(data['inputs'], data['data_samples'])
         teachers = [model._roles(d.teacher_taps, records) for d in model.distillers]

@@ -3,7 +3,9 @@
 A path names a submodule (``'neck'``, ``'backbone.layer3'``: its forward output is recorded) or a
 method of one (``'rpn_head.get_targets'``: its return value is recorded, and
 ``'roi_head.bbox_head.loss_and_target'`` its keyword arguments too), so a distiller reads the
-model's own intermediate results instead of computing them a second time.
+model's own intermediate results instead of computing them a second time. A path ending in
+``'*'`` (``'bbox_head.cls_convs.0.gn*'``) records every call of a step, in order, as a list: what
+a module computes for each level of a head that runs once per level.
 """
 import contextlib
 import difflib
@@ -31,7 +33,8 @@ def resolve_module(model: nn.Module, path: str, model_name: str = 'model') -> nn
 
 
 class Tap:
-    """Keeps the last output of one submodule or method, while :attr:`active`, until taken.
+    """Keeps the last output of one submodule or method (of every call, in a list, for a path
+    ending in ``'*'``), while :attr:`active`, until taken.
 
     The recorded object is the model's own (no copy); :meth:`take` hands it over and forgets it,
     so nothing lives longer than the distiller step that reads it. For a method, the record is
@@ -43,6 +46,8 @@ class Tap:
         self.path = path
         self.model_name = model_name
         self.active = False
+        self.every_call = path.endswith('*')
+        path = path.rstrip('*')
         self._output = None
         modules = dict(model.named_modules())
         owner_path, _, attr = path.rpartition('.')
@@ -55,9 +60,15 @@ class Tap:
         else:
             raise _unknown_path(model, path, model_name)
 
+    def _keep(self, record):
+        if self.every_call:
+            self._output = (self._output or []) + [record]
+        else:
+            self._output = record
+
     def _record_forward(self, module, inputs, output):
         if self.active:
-            self._output = output
+            self._keep(output)
 
     def _wrap_method(self, owner: nn.Module, name: str):
         method = getattr(owner, name)
@@ -68,7 +79,7 @@ class Tap:
             result = method(*args, **kwargs)
             if self.active:
                 inputs = signature.bind(*args, **kwargs).arguments
-                self._output = dict(result=result, inputs=dict(inputs))
+                self._keep(dict(result=result, inputs=dict(inputs)))
             return result
 
         setattr(owner, name, recorded)   # instance attribute shadows the class's method

@@ -1,4 +1,5 @@
 from .abf import ABF
 from .adapter import Adapter
+from .masked_generation import MaskedGeneration
 
-__all__ = ['ABF', 'Adapter']
+__all__ = ['ABF', 'Adapter', 'MaskedGeneration']

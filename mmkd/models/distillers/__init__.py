@@ -2,16 +2,21 @@ from .alignment import check_same_anchors, check_same_box_coder, paired_heads
 from .base import (BaseDistiller, LevelPair, build_distiller, level_strides, pair_levels,
                    registered_distillers)
 from .cls_map_kd import ClsMapKD
+from .crosskd import CrossKD
 from .cwd import CWD
+from .logit_kd import DenseLogitKD
 from .feature_hint import FeatureHint
+from .fgd import FGD
 from .frcnn_kd import RoIHeadKD, RPNKD
+from .ld import LD
 from .mask_kd import MaskHeadKD
+from .mgd import MGD
 from .paired_levels import PairedLevelsDistiller
 from .pkd import PKD
 from .review_kd import ReviewKD
 
 __all__ = ['BaseDistiller', 'LevelPair', 'build_distiller', 'level_strides', 'pair_levels',
            'registered_distillers',
-           'check_same_anchors', 'check_same_box_coder', 'paired_heads', 'ClsMapKD', 'CWD',
-           'FeatureHint', 'MaskHeadKD', 'PairedLevelsDistiller', 'PKD', 'RoIHeadKD', 'RPNKD',
+           'check_same_anchors', 'check_same_box_coder', 'paired_heads', 'ClsMapKD', 'CrossKD', 'CWD', 'DenseLogitKD',
+           'FeatureHint', 'FGD', 'LD', 'MaskHeadKD', 'MGD', 'PairedLevelsDistiller', 'PKD', 'RoIHeadKD', 'RPNKD',
            'ReviewKD']

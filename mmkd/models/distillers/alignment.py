@@ -57,6 +57,17 @@ def check_same_box_coder(student_head: nn.Module, teacher_head: nn.Module, path:
                              f'.bbox_coder.{key} to the teacher\'s')
 
 
+def require_head_kind(student_model: nn.Module, teacher_model: nn.Module, path: str,
+                      distiller: str, attribute: str, kind: str) -> None:
+    """Raise a ValueError naming the side when either model's head at ``path`` lacks
+    ``attribute`` (what makes it a ``kind``, e.g. ``reg_max`` for a distribution head)."""
+    for model, side in ((student_model, 'student'), (teacher_model, 'teacher')):
+        head = resolve_module(model, path, side)
+        if not hasattr(head, attribute):
+            raise ValueError(f'{distiller} needs {kind}: the {side}\'s {path} is a '
+                             f'{type(head).__name__}')
+
+
 def paired_heads(student_model: nn.Module, teacher_model: nn.Module, path: str, distiller: str,
                  same: Sequence[str] = (), anchors: bool = False, box_coder: bool = False):
     """The two models' heads at ``path``, checked to be pairable output by output.

@@ -14,7 +14,8 @@ class PairedLevelsDistiller(BaseDistiller):
     (:func:`pair_levels`), the student's through a 1x1 conv connector (:class:`Adapter`).
 
     A subclass sets :attr:`loss_name` and implements :meth:`level_loss`; the level losses are
-    summed, or averaged with ``reduce_levels='mean'``.
+    summed, or averaged with ``reduce_levels='mean'``. A method whose student side is more than
+    a width change (MGD's masked generation, say) extends :meth:`make_connector`.
 
     Args:
         student, teacher (str): modules returning a tuple of (N, C, H, W) levels.
@@ -49,11 +50,16 @@ class PairedLevelsDistiller(BaseDistiller):
                                  self.teacher_taps['feats'], self.strides)
         widths = [(student_feats[p.student].shape[1], teacher_feats[p.teacher].shape[1])
                   for p in self.pairs]
-        self.adapters = nn.ModuleList(
-            Adapter(s, t, self.relu) if self.connector == 'always' or s != t else nn.Identity()
-            for s, t in widths)
+        self.adapters = nn.ModuleList(self.make_connector(s, t) for s, t in widths)
         log_level_pairs(name, self.pairs, student_feats, teacher_feats,
                         f'1x1 conv connector, {self.connector}')
+
+    def make_connector(self, student_width: int, teacher_width: int) -> nn.Module:
+        """The module that takes one level of the student, (N, student_width, H, W), to
+        what the loss compares with the teacher's (N, teacher_width, H, W) map."""
+        if self.connector == 'always' or student_width != teacher_width:
+            return Adapter(student_width, teacher_width, self.relu)
+        return nn.Identity()
 
     def aligned_levels(self, student_records, teacher_records) -> List[tuple]:
         """Per paired level: the pair, the student's map through its connector and the

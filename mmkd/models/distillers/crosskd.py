@@ -1,0 +1,165 @@
+"""CrossKD: cross-head knowledge distillation (Wang et al., CVPR 2024) for GFL heads."""
+from typing import List, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmdet.utils import reduce_mean
+from torch import nn
+
+from mmkd.registry import MODELS
+from ..connectors import Adapter
+from ..losses import edge_distribution_kd, match_channel_statistics, quality_focal_kd
+from ..taps import resolve_module
+from .alignment import paired_heads, require_head_kind
+from .base import BaseDistiller
+from .ld import flat_locations
+
+BRANCHES = ('cls', 'reg')
+
+
+def head_with_hold(head: nn.Module, feat: torch.Tensor, index: int):
+    """A GFL head on one level's (N, C, H, W) ``feat``, also returning each branch's map before
+    the activation of its conv ``index - 1`` (what CrossKD hands to the other head):
+    ``(cls_score, bbox_pred before the level's Scale, {'cls': map, 'reg': map})``."""
+    held, outputs = {}, {}
+    for branch in BRANCHES:
+        x = feat
+        for i, conv in enumerate(getattr(head, f'{branch}_convs')):
+            x = conv(x, activate=False)
+            if i + 1 == index:
+                held[branch] = x
+            x = conv.activate(x) if conv.with_activation else x
+        outputs[branch] = x
+    return head.gfl_cls(outputs['cls']), head.gfl_reg(outputs['reg']), held
+
+
+def head_tail(head: nn.Module, held: dict, index: int, scale: nn.Module):
+    """``head``'s layers from conv ``index`` on (its activation first), its predictors and the
+    level's ``scale``, on held maps: ``(cls_score, bbox_pred)``."""
+    outputs = {}
+    for branch in BRANCHES:
+        x = F.relu(held[branch])
+        for conv in getattr(head, f'{branch}_convs')[index:]:
+            x = conv(x)
+        outputs[branch] = x
+    return head.gfl_cls(outputs['cls']), scale(head.gfl_reg(outputs['reg'])).float()
+
+
+@MODELS.register_module()
+class CrossKD(BaseDistiller):
+    """The student head's maps at conv ``reused_index`` go through the rest of the **teacher's**
+    head (its layers from that conv on, its predictors and Scales; frozen, but the gradient
+    passes through them to the student), and those cross-head predictions learn the teacher's
+    own (Wang et al., CVPR 2024; the authors' GFL config):
+
+    * ``loss_crosskd_cls``: :func:`~mmkd.models.losses.quality_focal_kd` (beta 1) on every
+      prior the student's targets do not ignore, divided by the positives (as the student's
+      quality focal loss), times ``cls_weight``;
+    * ``loss_crosskd_reg``: :func:`~mmkd.models.losses.edge_distribution_kd` (T 1) weighted by
+      the teacher's top class probability, divided by the sum of those weights, times
+      ``reg_weight``.
+
+    The held maps are the branch convs' outputs before their activation (taps on the norm
+    layers, one record per level); each student channel is moved to the teacher's mean and
+    standard deviation (CrossKD's ``align_scale``), through a 1x1 conv first where the two
+    heads' widths differ (an mmkd addition: the authors pair heads of one width). The student
+    still trains its own head on the ground truth only.
+
+    Args:
+        reused_index (int): the first teacher conv reused: 1 .. stacked_convs (the predictors
+            alone). 3 for mmdet's four-conv GFL head, as the authors.
+        cls_weight, reg_weight (float): 1 and 4 in the authors' GFL config.
+        beta (float): focusing exponent of the classification KD. Default 1.
+        temperature (float): of the box KD. Default 1.
+        head (str): the dense head's path in both models. Default ``'bbox_head'``.
+        neck (str): the teacher's neck. Default ``'neck'``.
+        norm (str): the name of the norm layer in the head's ConvModules. Default ``'gn'``.
+    """
+
+    teacher_work = 'backbone + neck + dense head'
+
+    def __init__(self, reused_index: int = 3, cls_weight: float = 1.0, reg_weight: float = 4.0,
+                 beta: float = 1.0, temperature: float = 1.0, loss_weight: float = 1.0,
+                 head: str = 'bbox_head', neck: str = 'neck', norm: str = 'gn', init_cfg=None):
+        if reused_index < 1:
+            raise ValueError(f'CrossKD reused_index={reused_index}: must be at least 1 (the '
+                             'student keeps its first conv)')
+        student_taps = {f'{branch}_held': f'{head}.{branch}_convs.{reused_index - 1}.{norm}*'
+                        for branch in BRANCHES}
+        super().__init__(dict(student_taps, targets=f'{head}.get_targets'), dict(feats=neck),
+                         loss_weight, init_cfg)
+        self.reused_index = reused_index
+        self.cls_weight, self.reg_weight = cls_weight, reg_weight
+        self.beta, self.temperature = beta, temperature
+        self.head_path = head
+        self.connectors = nn.ModuleDict()
+        self._teacher_head: List[nn.Module] = []     # a list: not a submodule of the distiller
+
+    def setup(self, student_records, teacher_records, student_model, teacher_model):
+        name = type(self).__name__
+        require_head_kind(student_model, teacher_model, self.head_path, name, 'gfl_reg',
+                          "a GFLHead, whose tail the student's maps run through")
+        for model, side in ((student_model, 'student'), (teacher_model, 'teacher')):
+            convs = resolve_module(model, self.head_path, side).stacked_convs
+            if self.reused_index > convs:
+                raise ValueError(f'{name} reused_index={self.reused_index}: the {side}\'s '
+                                 f'{self.head_path} has {convs} convs per branch')
+        student_head, teacher_head = paired_heads(
+            student_model, teacher_model, self.head_path, name,
+            same=('num_classes', 'reg_max', 'num_base_priors'), anchors=True)
+        self._teacher_head = [teacher_head]
+        self.bins = teacher_head.reg_max + 1
+        self.num_classes = teacher_head.num_classes
+        width = lambda head, branch: getattr(head, f'{branch}_convs')[  # noqa: E731
+            self.reused_index - 1].conv.out_channels
+        self.connectors = nn.ModuleDict({
+            branch: (Adapter(width(student_head, branch), width(teacher_head, branch))
+                     if width(student_head, branch) != width(teacher_head, branch)
+                     else nn.Identity())
+            for branch in BRANCHES})
+
+    def teacher_forward(self, student_records, teacher_records, teacher):
+        head = teacher.module(self.head_path)
+        cls_scores, bbox_preds, held = [], [], []
+        for feat, scale in zip(teacher_records['feats'], head.scales):
+            cls_score, bbox_pred, level_held = head_with_hold(head, feat, self.reused_index)
+            cls_scores.append(cls_score)
+            bbox_preds.append(scale(bbox_pred).float())
+            held.append(level_held)
+        return dict(cls_scores=cls_scores, bbox_preds=bbox_preds, held=held)
+
+    def cross_head(self, student_records, teacher_records) -> List[Tuple[torch.Tensor, ...]]:
+        """Per level the cross-head ``(cls_score, bbox_pred)``: the student's held maps through
+        the teacher's head tail."""
+        head = self._teacher_head[0]
+        predictions = []
+        for level, (scale, teacher_held) in enumerate(zip(head.scales,
+                                                          teacher_records['held'])):
+            held = {branch: match_channel_statistics(
+                        self.connectors[branch](student_records[f'{branch}_held'][level]),
+                        teacher_held[branch])
+                    for branch in BRANCHES}
+            predictions.append(head_tail(head, held, self.reused_index, scale))
+        return predictions
+
+    def loss(self, student_records, teacher_records):
+        targets = student_records['targets']['result']
+        label_weights, num_positives = targets[2], targets[5]
+        avg_factor = reduce_mean(torch.tensor(float(num_positives),
+                                              device=label_weights[0].device)).clamp(min=1)
+        cls_loss, reg_loss, reg_weight_sum = 0, 0, 0
+        for (cross_cls, cross_reg), teacher_cls, teacher_reg, weights in zip(
+                self.cross_head(student_records, teacher_records),
+                teacher_records['cls_scores'], teacher_records['bbox_preds'], label_weights):
+            weights = weights.reshape(-1)
+            teacher_cls = flat_locations(teacher_cls, self.num_classes)
+            cls_loss = cls_loss + quality_focal_kd(flat_locations(cross_cls, self.num_classes),
+                                                   teacher_cls, weights, avg_factor, self.beta)
+            reg_weights = teacher_cls.max(dim=1).values.sigmoid() * (weights > 0)
+            reg_loss = reg_loss + edge_distribution_kd(
+                flat_locations(cross_reg, 4 * self.bins),
+                flat_locations(teacher_reg, 4 * self.bins), reg_weights, self.bins,
+                self.temperature)
+            reg_weight_sum = reg_weight_sum + reg_weights.sum()
+        return dict(loss_crosskd_cls=self.cls_weight * cls_loss,
+                    loss_crosskd_reg=self.reg_weight * reg_loss / reg_weight_sum.clamp(min=1e-6))

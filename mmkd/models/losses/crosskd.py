@@ -1,0 +1,49 @@
+"""The prediction-mimicking losses of CrossKD (Wang et al., CVPR 2024) for GFL heads."""
+import torch
+import torch.nn.functional as F
+
+from .pkd import standardise_channels
+
+
+def match_channel_statistics(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """The student's (N, C, H, W) map with each channel moved to the teacher's mean and standard
+    deviation over batch and positions (CrossKD's ``align_scale``), so the teacher's layers
+    receive inputs of the scale they were trained on. The teacher is detached."""
+    per_channel = teacher.detach().transpose(0, 1).reshape(teacher.shape[1], -1)
+    mean = per_channel.mean(dim=1)[None, :, None, None]
+    std = per_channel.std(dim=1)[None, :, None, None]
+    return standardise_channels(student) * std + mean
+
+
+def quality_focal_kd(student: torch.Tensor, teacher: torch.Tensor, weight: torch.Tensor,
+                     avg_factor: float, beta: float = 1.0) -> torch.Tensor:
+    """CrossKD's classification KD (a quality focal loss with the teacher's probabilities as
+    soft targets): ``sum_{m,c} w_m BCE(s_mc, sigma(t_mc)) |sigma(s_mc) - sigma(t_mc)|^beta /
+    avg_factor``.
+
+    Args:
+        student, teacher: (M, C) class logits of M priors.
+        weight: (M,) prior weights (0 for ignored priors).
+        avg_factor (float): the divisor (the positives, as the student's own quality focal loss).
+        beta (float): focusing exponent; 1 in CrossKD's GFL config.
+    """
+    target = teacher.detach().sigmoid()
+    bce = F.binary_cross_entropy_with_logits(student, target, reduction='none')
+    focal = (student.sigmoid() - target).abs().pow(beta)
+    return (bce * focal * weight[:, None]).sum() / avg_factor
+
+
+def edge_distribution_kd(student: torch.Tensor, teacher: torch.Tensor, weight: torch.Tensor,
+                         bins: int, temperature: float = 1.0) -> torch.Tensor:
+    """CrossKD's box KD on distribution heads: for each prior and box edge,
+    ``T^2 KL(softmax(t / T) || softmax(s / T))`` summed over the ``bins``, times the prior's
+    weight; summed over priors, divided by 4 (the edges of a box).
+
+    Args:
+        student, teacher: (M, 4 * bins) box-edge logits of M priors.
+        weight: (M,) prior weights.
+    """
+    log_p_student = F.log_softmax(student.reshape(-1, bins) / temperature, dim=1)
+    log_p_teacher = F.log_softmax(teacher.detach().reshape(-1, bins) / temperature, dim=1)
+    kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(dim=1)
+    return (kl * weight.repeat_interleave(4)).sum() * temperature ** 2 / 4
