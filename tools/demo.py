@@ -1,9 +1,9 @@
 """The demo: teacher, student alone and distilled students on embedded data, one table.
 
-    python tools/demo.py [--task shapes|shapes_retinanet|shapes_gfl|faces|masks|bccd ...] [--methods ...] [--seeds 0 1 2]
-                         [--work-dir work_dirs/demo_TASK] [--teacher-epochs N]
-                         [--student-epochs N] [--train-images N] [--data-root DIR] [--quick]
-                         [--jobs N]
+    python tools/demo.py [--task shapes|shapes_retinanet|shapes_gfl|faces|masks|bccd ...]
+                         [--methods ...] [--seeds 0 1 2] [--work-dir work_dirs/demo_TASK]
+                         [--teacher-epochs N] [--student-epochs N] [--train-images N]
+                         [--data-root DIR] [--quick] [--jobs N] [--reuse] [--report-only]
 
 ``shapes`` (default): Faster R-CNN on the shapes set, methods ``reviewkd`` (default), ``hint``,
 ``cwd``, ``pkd``, ``mgd``, ``fgd``.
