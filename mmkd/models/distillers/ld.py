@@ -74,8 +74,8 @@ class LD(BaseDistiller):
             if not len(positive):
                 total = total + student.sum() * 0
                 continue
-            weight = flat_locations(cls_score.detach(), self.num_classes).sigmoid() \
-                .max(dim=1).values[positive]
+            weight = flat_locations(cls_score.detach(), self.num_classes)[positive] \
+                .sigmoid().max(dim=1).values
             total = total + self.kl(
                 flat_locations(student, 4 * self.bins)[positive].reshape(-1, self.bins),
                 flat_locations(teacher, 4 * self.bins)[positive].reshape(-1, self.bins),

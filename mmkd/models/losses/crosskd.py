@@ -2,6 +2,7 @@
 import torch
 import torch.nn.functional as F
 
+from .logit_kd import softened_kl
 from .pkd import standardise_channels
 
 
@@ -43,7 +44,5 @@ def edge_distribution_kd(student: torch.Tensor, teacher: torch.Tensor, weight: t
         student, teacher: (M, 4 * bins) box-edge logits of M priors.
         weight: (M,) prior weights.
     """
-    log_p_student = F.log_softmax(student.reshape(-1, bins) / temperature, dim=1)
-    log_p_teacher = F.log_softmax(teacher.detach().reshape(-1, bins) / temperature, dim=1)
-    kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(dim=1)
-    return (kl * weight.repeat_interleave(4)).sum() * temperature ** 2 / 4
+    kl = softened_kl(student.reshape(-1, bins), teacher.reshape(-1, bins), temperature)
+    return (kl * weight.repeat_interleave(4)).sum() / 4

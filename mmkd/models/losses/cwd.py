@@ -1,6 +1,7 @@
 """Channel-wise distillation (Shu, Liu, Gao, Yan, Shen, ICCV 2021)."""
 import torch
-import torch.nn.functional as F
+
+from .logit_kd import softened_kl
 
 
 def channel_wise_divergence(student: torch.Tensor, teacher: torch.Tensor,
@@ -14,7 +15,4 @@ def channel_wise_divergence(student: torch.Tensor, teacher: torch.Tensor,
         tau (float): temperature.
     """
     n, c = student.shape[:2]
-    log_p_student = F.log_softmax(student.reshape(n * c, -1) / tau, dim=1)
-    log_p_teacher = F.log_softmax(teacher.detach().reshape(n * c, -1) / tau, dim=1)
-    kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum()
-    return kl * tau ** 2 / (n * c)
+    return softened_kl(student.reshape(n * c, -1), teacher.reshape(n * c, -1), tau).mean()
