@@ -1,6 +1,6 @@
 """Write the student of a distillation run as a plain MMDetection config and checkpoint.
 
-    python tools/export_student.py CONFIG CHECKPOINT OUT_DIR
+    python tools/export_student.py CONFIG CHECKPOINT OUT_DIR [--peer I]
 
 The result loads without mmkd:
     from mmdet.apis import init_detector
@@ -16,8 +16,11 @@ def main():
     parser.add_argument('config', help='the distillation config (model: mmkd.DistillDetector)')
     parser.add_argument('checkpoint', help='a checkpoint of that run')
     parser.add_argument('out_dir', help='where student.py and student.pth are written')
+    parser.add_argument('--peer', type=int,
+                        help='for a mutual-learning run (mmkd.MutualDetector): the peer to write')
     args = parser.parse_args()
-    config_out, weights_out = export_student(args.config, args.checkpoint, args.out_dir)
+    config_out, weights_out = export_student(args.config, args.checkpoint, args.out_dir,
+                                             args.peer)
     print(f'student config: {config_out}\nstudent weights: {weights_out}')
 
 

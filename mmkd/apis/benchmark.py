@@ -106,8 +106,8 @@ class DistillPhases:
         self.model.teacher_records(inputs, samples, self.last.student_records)
 
     def teacher_backbone_neck(self, inputs, samples):
-        """The teacher's backbone and neck alone, as the step runs them."""
-        self.model.teacher.features(inputs, samples)
+        """The teachers' backbones and necks alone, as the step runs them."""
+        self.model.teacher_features(inputs, samples)
 
     def distillers(self, inputs, samples):
         """The distillers' own work: connectors and losses, forward and backward, on the

@@ -238,11 +238,11 @@ def _records_on_val(model, cfg, num_images: int):
             tapped['loss'] = dict(result=None, inputs=dict(   # boxes) records in training
                 batch_inputs=data['inputs'], batch_data_samples=data['data_samples']))
         students = [model._roles(d.student_taps, tapped) for d in model.distillers]
-        records = model.teacher.features(data['inputs'], data['data_samples'])
-        teachers = [model._roles(d.teacher_taps, records) for d in model.distillers]
-        for distiller, student, teacher in zip(model.distillers, students, teachers):
-            if set(student) == set(distiller.student_taps):
-                teacher.update(distiller.teacher_forward(student, teacher, model.teacher))
+        features = model.teacher_features(data['inputs'], data['data_samples'])
+        teachers = [model.read_teachers(index, student, features, data['inputs'].device,
+                                        forward=set(student) == set(distiller.student_taps))
+                    for index, (distiller, student) in enumerate(zip(model.distillers,
+                                                                     students))]
     return data, students, teachers
 
 

@@ -3,15 +3,15 @@ import contextlib
 import logging
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Union
+from typing import Dict, List, Optional, Union
 
 import torch
 import torch.distributed as dist
 from mmdet.models.detectors.base import BaseDetector
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.logging import MessageHub, print_log
+from mmengine.model import ModuleList
 from mmengine.registry import DefaultScope
-from torch import nn
 
 from mmkd.registry import MODELS
 from mmkd.utils.records import as_fp32
@@ -66,19 +66,26 @@ class DistillDetector(BaseDetector):
         teacher (dict): ``config`` (file path, ``mmdet::`` path or dict), ``checkpoint`` (path),
             and the optional switches of :class:`~mmkd.models.FrozenTeacher`
             (``trust_checkpoint``, ``fp16``, ``channels_last``).
-        distillers (list[dict]): configs of :class:`BaseDistiller` subclasses.
+        distillers (list[dict]): configs of :class:`BaseDistiller` subclasses. With several
+            teachers each may add ``read_teacher``: the index of the one it reads (default 0),
+            or ``'mean'``: all of them, merged by the distiller's ``merge_teachers`` (feature
+            maps averaged; DenseLogitKD averages probabilities).
         data_preprocessor (dict, optional): default: the student's.
         nonfinite_loss (str): what a NaN/inf loss does: ``'stop'`` (default) raises
             ``FloatingPointError`` naming the losses and the iteration; ``'skip'`` logs the same
             and skips that step's update (no parameter gets a gradient, so neither momentum nor
             weight decay moves anything; BN statistics of its forward are kept).
+        teachers (list[dict], optional): several teachers (MEAL V2-style ensembles), each a
+            ``teacher`` dict, loaded and frozen the same way; instead of ``teacher``. Each must
+            be read by some distiller.
     """
 
     NONFINITE_ACTIONS = ('stop', 'skip')
 
-    def __init__(self, student: Union[dict, str], teacher: dict, distillers: List[dict],
+    def __init__(self, student: Union[dict, str], teacher: Optional[dict] = None,
+                 distillers: Optional[List[dict]] = None,
                  data_preprocessor: Union[dict, None] = None, nonfinite_loss: str = 'stop',
-                 init_cfg=None):
+                 teachers: Optional[List[dict]] = None, init_cfg=None):
         if nonfinite_loss not in self.NONFINITE_ACTIONS:
             raise ValueError(f'model.nonfinite_loss={nonfinite_loss!r}: choose from '
                              f'{self.NONFINITE_ACTIONS}')
@@ -95,20 +102,55 @@ class DistillDetector(BaseDetector):
         # numbers it draws when the student is trained alone: with the distill losses at
         # zero, the two runs are the same run.
         with torch.random.fork_rng(devices=[]):
-            self._build_teacher_and_distillers(teacher, distillers)
+            self._build_teachers(teacher, teachers)
+            self._build_distillers(distillers)
 
-    def _build_teacher_and_distillers(self, teacher: dict, distillers: List[dict]):
-        self._frozen = [FrozenTeacher.from_config(teacher, self.data_preprocessor)]
-        self.distillers = nn.ModuleList()
+    def _build_teachers(self, teacher, teachers):
+        if (teacher is None) == (teachers is None):
+            raise ValueError('model: give either teacher (one dict) or teachers (a list of '
+                             'them), not ' + ('both' if teacher is not None else 'neither'))
+        if teachers is not None and (not isinstance(teachers, (list, tuple)) or not teachers):
+            raise ValueError(f'model.teachers must be a non-empty list of teacher dicts; got '
+                             f'{teachers!r}')
+        configs = ([('model.teacher', teacher)] if teachers is None else
+                   [(f'model.teachers[{index}]', cfg) for index, cfg in enumerate(teachers)])
+        self._frozen = [FrozenTeacher.from_config(cfg, self.data_preprocessor, key)
+                        for key, cfg in configs]
+
+    def _build_distillers(self, distillers: List[dict]):
+        # mmengine's ModuleList, so that init_weights reaches a distiller's init_cfg
+        self.distillers = ModuleList()
+        self.teachers_read: List[List[int]] = []     # per distiller, the teachers it reads
         self.student_taps = TapSet(self.student, 'student')
         for index, cfg in enumerate(distillers):
             with _errors_name(self._config_key(index, cfg)), \
                     DefaultScope.overwrite_default_scope('mmkd'):  # 'ReviewKD' or 'mmkd.ReviewKD'
+                cfg = dict(cfg)
+                read = self._teachers_read(cfg.pop('read_teacher', 0))
                 distiller = build_distiller(cfg)
+                if len(read) > 1 and not distiller.averages_teachers:
+                    raise ValueError(f"read_teacher='mean': {type(distiller).__name__} does "
+                                     f'not average teachers (its teacher records are a '
+                                     f"head's outputs); name one teacher by its index")
                 self.student_taps.add(distiller.student_taps.values())
-                self.teacher.taps.add(distiller.teacher_taps.values())
+                for teacher in read:
+                    self._frozen[teacher].taps.add(distiller.teacher_taps.values())
             self.distillers.append(distiller)
+            self.teachers_read.append(read)
+        unread = sorted(set(range(len(self._frozen))) - {t for r in self.teachers_read for t in r})
+        if unread:
+            raise ValueError(f'model.teachers{unread} are read by no distiller: set a '
+                             f"distiller's read_teacher to their index or to 'mean'")
         self._setup_distillers(distillers)
+
+    def _teachers_read(self, read) -> List[int]:
+        if read == 'mean':
+            return list(range(len(self._frozen)))
+        if isinstance(read, bool) or not isinstance(read, int) \
+                or not 0 <= read < len(self._frozen):
+            raise ValueError(f"read_teacher={read!r}: give the index of a teacher (0 to "
+                             f"{len(self._frozen) - 1}) or 'mean'")
+        return [read]
 
     @staticmethod
     def _config_key(index: int, cfg) -> str:
@@ -117,19 +159,31 @@ class DistillDetector(BaseDetector):
 
     @property
     def teacher(self) -> FrozenTeacher:
+        """The (first) teacher."""
         return self._frozen[0]
 
+    @property
+    def teachers(self) -> List[FrozenTeacher]:
+        """All teachers, in the order of ``model.teachers``."""
+        return list(self._frozen)
+
     def _setup_distillers(self, configs):
-        """Size each distiller's connectors from a probe forward of both backbones and necks."""
+        """Size each distiller's connectors from a probe forward of the backbones and necks."""
         with self.student_taps.recording(require_all=False) as student_records:
             probe_features(self.student)
-        with self.teacher.taps.recording(require_all=False) as teacher_records:
-            probe_features(self.teacher.detector)
-        for index, (distiller, cfg) in enumerate(zip(self.distillers, configs)):
+        probes = []
+        for teacher in self._frozen:
+            with teacher.taps.recording(require_all=False) as teacher_records:
+                probe_features(teacher.detector)
+            probes.append(teacher_records)
+        for index, (distiller, cfg, read) in enumerate(zip(self.distillers, configs,
+                                                           self.teachers_read)):
             with _errors_name(self._config_key(index, cfg)):
+                teacher_records = [self._roles(distiller.teacher_taps, probes[t]) for t in read]
                 distiller.setup(self._roles(distiller.student_taps, student_records),
-                                self._roles(distiller.teacher_taps, teacher_records),
-                                self.student, self.teacher.detector)
+                                teacher_records[0] if len(read) == 1
+                                else distiller.merge_teachers(teacher_records),
+                                self.student, self._frozen[read[0]].detector)
 
     @staticmethod
     def _roles(role_paths: Dict[str, str], records: dict) -> dict:
@@ -137,7 +191,8 @@ class DistillDetector(BaseDetector):
 
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)
-        self.teacher._apply(fn, *args, **kwargs)
+        for teacher in self._frozen:
+            teacher._apply(fn, *args, **kwargs)
         return self
 
     def loss(self, batch_inputs: torch.Tensor, batch_data_samples) -> Dict[str, torch.Tensor]:
@@ -171,16 +226,36 @@ class DistillDetector(BaseDetector):
 
     def teacher_records(self, batch_inputs: torch.Tensor, batch_data_samples,
                         student_records: List[dict]) -> List[dict]:
-        """All the teacher work of a step, under ``no_grad``: backbone and neck
+        """All the teacher work of a step, under ``no_grad``: each teacher's backbone and neck
         (:meth:`FrozenTeacher.features`), then each distiller's ``teacher_forward`` on its
-        ``student_records`` (RoIs, say). Returns per distiller ``{role: record}`` (fp32)."""
-        records = self.teacher.features(batch_inputs, batch_data_samples)
-        teachers = [self._roles(distiller.teacher_taps, records) for distiller in self.distillers]
-        with torch.no_grad(), self.teacher.autocast(batch_inputs.device):
-            for distiller, student, teacher in zip(self.distillers, student_records, teachers):
-                teacher.update(as_fp32(distiller.teacher_forward(student, teacher,
-                                                                 self.teacher)))
-        return teachers
+        ``student_records`` (RoIs, say) with each teacher it reads, merged by its
+        ``merge_teachers`` where it reads several. Returns per distiller ``{role: record}``
+        (fp32)."""
+        features = self.teacher_features(batch_inputs, batch_data_samples)
+        return [self.read_teachers(index, student, features, batch_inputs.device)
+                for index, student in enumerate(student_records)]
+
+    def teacher_features(self, batch_inputs: torch.Tensor, batch_data_samples) -> List[dict]:
+        """Each teacher's backbone and neck records (:meth:`FrozenTeacher.features`)."""
+        return [teacher.features(batch_inputs, batch_data_samples) for teacher in self._frozen]
+
+    def read_teachers(self, index: int, student_records: dict, features: List[dict],
+                      device: torch.device, forward: bool = True) -> dict:
+        """What distiller ``index`` reads of its teachers: its roles of each teacher's
+        ``features``, plus (``forward``) its ``teacher_forward`` on ``student_records`` with
+        that teacher, under ``no_grad``; merged by its ``merge_teachers`` where it reads
+        several."""
+        distiller = self.distillers[index]
+        records = []
+        for teacher_index in self.teachers_read[index]:
+            teacher = self._roles(distiller.teacher_taps, features[teacher_index])
+            if forward:
+                frozen = self._frozen[teacher_index]
+                with torch.no_grad(), frozen.autocast(device):
+                    teacher.update(as_fp32(distiller.teacher_forward(student_records, teacher,
+                                                                     frozen)))
+            records.append(teacher)
+        return records[0] if len(records) == 1 else distiller.merge_teachers(records)
 
     def distill_losses(self, student_records: List[dict],
                        teacher_records: List[dict]) -> Dict[str, torch.Tensor]:

@@ -83,17 +83,20 @@ class FrozenTeacher(nn.Module):
         channels_last (bool): weights and inputs channels-last (fastest for GPU convolutions).
             The maps the teacher hands over are contiguous NCHW all the same, as mmcv's RoI
             ops read their input as plain NCHW memory.
+        config_key (str): where the teacher is in the config, for messages: ``'model.teacher'``
+            or ``'model.teachers[i]'``.
     """
 
     def __init__(self, config, checkpoint, student_preprocessor: nn.Module,
-                 trust_checkpoint: bool = False, fp16: bool = False, channels_last: bool = False):
+                 trust_checkpoint: bool = False, fp16: bool = False, channels_last: bool = False,
+                 config_key: str = 'model.teacher'):
         super().__init__()
         if not checkpoint:
-            raise ValueError('model.teacher.checkpoint is not set: a teacher needs trained '
+            raise ValueError(f'{config_key}.checkpoint is not set: a teacher needs trained '
                              'weights (train it first, e.g. python tools/train.py <teacher config>)')
-        self.detector = MMDET_MODELS.build(load_model_config(config))
+        self.detector = MMDET_MODELS.build(load_model_config(config, f'{config_key}.config'))
         load_checkpoint_strict(self.detector, checkpoint, trust_checkpoint,
-                               config_key='model.teacher.checkpoint')
+                               config_key=f'{config_key}.checkpoint')
         print_log(f'teacher: loaded {checkpoint}', logger='current')
         freeze(self.detector)
         self.input = TeacherInputAdapter(student_preprocessor, self.detector.data_preprocessor)
@@ -105,19 +108,23 @@ class FrozenTeacher(nn.Module):
         self.eval()
 
     @classmethod
-    def from_config(cls, cfg: dict, student_preprocessor: nn.Module) -> 'FrozenTeacher':
-        """Build from the ``model.teacher`` dict (keys ``config``, ``checkpoint`` and the
-        optional arguments of this class)."""
+    def from_config(cls, cfg: dict, student_preprocessor: nn.Module,
+                    config_key: str = 'model.teacher') -> 'FrozenTeacher':
+        """Build from the ``model.teacher`` dict (or one of ``model.teachers``): keys
+        ``config``, ``checkpoint`` and the optional arguments of this class."""
+        if not isinstance(cfg, dict):
+            raise TypeError(f'{config_key} must be a dict with keys config and checkpoint; got '
+                            f'{type(cfg).__name__}')
         cfg = ConfigDict(cfg)
         missing = {'config', 'checkpoint'} - set(cfg)
         if missing:
-            raise KeyError(f'model.teacher needs keys {sorted(missing)}; got {sorted(cfg)}')
-        known = set(inspect.signature(cls).parameters) - {'student_preprocessor'}
+            raise KeyError(f'{config_key} needs keys {sorted(missing)}; got {sorted(cfg)}')
+        known = set(inspect.signature(cls).parameters) - {'student_preprocessor', 'config_key'}
         unknown = set(cfg) - known
         if unknown:
-            raise KeyError(f'model.teacher has unknown keys {sorted(unknown)}; it takes '
+            raise KeyError(f'{config_key} has unknown keys {sorted(unknown)}; it takes '
                            f'{sorted(known)}')
-        return cls(student_preprocessor=student_preprocessor, **cfg)
+        return cls(student_preprocessor=student_preprocessor, config_key=config_key, **cfg)
 
     def train(self, mode: bool = True):
         """The teacher stays in eval mode whatever ``mode`` is."""

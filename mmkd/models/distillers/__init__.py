@@ -1,4 +1,5 @@
 from .alignment import check_same_anchors, check_same_box_coder, paired_heads
+from .attention_transfer import AttentionTransfer
 from .base import (BaseDistiller, LevelPair, build_distiller, level_strides, pair_levels,
                    registered_distillers)
 from .cls_map_kd import ClsMapKD
@@ -7,16 +8,21 @@ from .cwd import CWD
 from .logit_kd import DenseLogitKD
 from .feature_hint import FeatureHint
 from .fgd import FGD
+from .fsp import FSP
 from .frcnn_kd import RoIHeadKD, RPNKD
 from .ld import LD
 from .mask_kd import MaskHeadKD
 from .mgd import MGD
+from .object_relations import ObjectRelationDistiller
 from .paired_levels import PairedLevelsDistiller
 from .pkd import PKD
 from .review_kd import ReviewKD
+from .rkd import RKD
+from .similarity_preserving import SimilarityPreserving
 
 __all__ = ['BaseDistiller', 'LevelPair', 'build_distiller', 'level_strides', 'pair_levels',
-           'registered_distillers',
-           'check_same_anchors', 'check_same_box_coder', 'paired_heads', 'ClsMapKD', 'CrossKD', 'CWD', 'DenseLogitKD',
-           'FeatureHint', 'FGD', 'LD', 'MaskHeadKD', 'MGD', 'PairedLevelsDistiller', 'PKD', 'RoIHeadKD', 'RPNKD',
-           'ReviewKD']
+           'registered_distillers', 'check_same_anchors', 'check_same_box_coder',
+           'paired_heads', 'AttentionTransfer', 'ClsMapKD', 'CrossKD', 'CWD', 'DenseLogitKD',
+           'FeatureHint', 'FGD', 'FSP', 'LD', 'MaskHeadKD', 'MGD', 'ObjectRelationDistiller',
+           'PairedLevelsDistiller', 'PKD', 'RKD', 'RoIHeadKD', 'RPNKD', 'ReviewKD',
+           'SimilarityPreserving']

@@ -8,6 +8,7 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import nn
 
+from mmkd.utils.records import average_records
 from ..teacher import PROBE_SIZE
 
 
@@ -35,6 +36,9 @@ class BaseDistiller(BaseModule):
             ``mu`` of soft-label KD on ``loss_cls``); applied by the DistillDetector.
         teacher_work (str): what the teacher runs for this distiller, in words (printed by
             ``tools/inspect_distill.py``).
+        averages_teachers (bool): whether :meth:`merge_teachers` can stand for several
+            teachers (``read_teacher='mean'``); False where averaging its records would not be
+            an ensemble (a head's logits, say).
 
     Args:
         student_taps, teacher_taps (dict): role -> dotted path of a module or method.
@@ -42,6 +46,7 @@ class BaseDistiller(BaseModule):
     """
 
     teacher_work = 'backbone + neck'
+    averages_teachers = True
 
     def __init__(self, student_taps: Dict[str, str], teacher_taps: Dict[str, str],
                  loss_weight: float = 1.0, init_cfg=None):
@@ -62,6 +67,12 @@ class BaseDistiller(BaseModule):
         """What this distiller needs of ``teacher`` (a :class:`~mmkd.models.FrozenTeacher`)
         beyond its taps, given this step's records; run under ``no_grad``. Default: nothing."""
         return {}
+
+    def merge_teachers(self, teacher_records: List[dict]) -> dict:
+        """One teacher's records made of several teachers' (``read_teacher='mean'``): by
+        default each record averaged element-wise (feature maps of one shape per level). A
+        distiller reading probabilities overrides this to average those instead."""
+        return average_records(teacher_records, 'teacher records')
 
     def loss(self, student_records: dict, teacher_records: dict) -> Dict[str, torch.Tensor]:
         """The method's named losses (``loss_*``, unweighted) and logged values."""

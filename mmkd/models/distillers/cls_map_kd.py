@@ -46,6 +46,7 @@ class ClsMapKD(BaseDistiller):
     """
 
     teacher_work = 'backbone + neck + classification branch of the dense head'
+    averages_teachers = False     # its teacher records are a head's outputs
 
     def __init__(self, mode='seed', alpha=50.0, scale=16.2, beta=6.4, loss_weight=1.0,
                  head='bbox_head', neck='neck', init_cfg=None):

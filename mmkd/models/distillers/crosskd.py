@@ -77,6 +77,7 @@ class CrossKD(BaseDistiller):
     """
 
     teacher_work = 'backbone + neck + dense head'
+    averages_teachers = False     # its teacher records are a head's outputs
 
     def __init__(self, reused_index: int = 3, cls_weight: float = 1.0, reg_weight: float = 4.0,
                  beta: float = 1.0, temperature: float = 1.0, loss_weight: float = 1.0,

@@ -21,6 +21,8 @@ from .base import BaseDistiller
 class _HeadKD(BaseDistiller):
     """Soft-label classification and teacher-bounded regression terms of one stage."""
 
+    averages_teachers = False     # its teacher records are a head's outputs
+
     def __init__(self, student_taps, teacher_taps, prefix, hard_cls_loss, loss_weight=1.0,
                  temperature=1.0, mu=0.5, bg_weight=1.5, nu=0.5, margin=0.0, init_cfg=None):
         super().__init__(student_taps, teacher_taps, loss_weight, init_cfg)

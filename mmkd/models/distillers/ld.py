@@ -43,6 +43,7 @@ class LD(BaseDistiller):
     """
 
     teacher_work = 'backbone + neck + dense head'
+    averages_teachers = False     # its teacher records are a head's outputs
 
     def __init__(self, temperature: float = 10.0, loss_weight: float = 0.25,
                  head: str = 'bbox_head', neck: str = 'neck', init_cfg=None):

@@ -48,6 +48,26 @@ class DenseLogitKD(BaseDistiller):
         return dict(maps=classification_maps(teacher.module(self.head_path),
                                              teacher_records['feats']))
 
+    def merge_teachers(self, teacher_records):
+        """Several teachers as one: per prior, their class probabilities averaged (MEAL V2),
+        handed on as the logits of that average (``log p`` for softmax heads, ``logit p`` for
+        sigmoid ones), so that the temperature softens the ensemble's distribution. (At build
+        the records hold the necks only, which this distiller does not compare: the first
+        teacher's are passed on.)"""
+        if 'maps' not in teacher_records[0]:
+            return teacher_records[0]
+        merged = []
+        for level_maps in zip(*(records['maps'] for records in teacher_records)):
+            n, _, h, w = level_maps[0].shape
+            grouped = torch.stack([m.reshape(n, -1, self.classes, h, w) for m in level_maps])
+            if self.sigmoid:
+                mean = grouped.sigmoid().mean(dim=0)
+                logits = torch.logit(mean, eps=1e-6)
+            else:
+                logits = grouped.softmax(dim=3).mean(dim=0).clamp(min=1e-12).log()
+            merged.append(logits.reshape(n, -1, h, w))
+        return dict(maps=merged)
+
     def loss(self, student_records, teacher_records):
         student = torch.cat([flat_locations(m, self.classes)
                              for m in student_records['outputs'][0]])

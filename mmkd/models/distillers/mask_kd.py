@@ -30,6 +30,7 @@ class MaskHeadKD(BaseDistiller):
     """
 
     teacher_work = "backbone + neck + mask head on the student's positive RoIs"
+    averages_teachers = False     # its teacher records are a head's outputs
 
     def __init__(self, loss_weight=1.0, temperature=1.0, roi_head='roi_head', neck='neck',
                  init_cfg=None):

@@ -22,13 +22,14 @@ class PairedLevelsDistiller(BaseDistiller):
         loss_weight (float): multiplies the loss.
         strides (Sequence[int], optional): distil these strides only. Default: all shared.
         connector (str): ``'always'`` a 1x1 conv on every level, ``'if_widths_differ'`` only
-            where the two widths differ (identity otherwise).
+            where the two widths differ (identity otherwise), ``'none'`` never (for losses that
+            compare maps of any two widths).
         relu (bool): ReLU after the connector's conv. Default False.
     """
 
     loss_name = 'loss'
     reduce_levels = 'sum'
-    CONNECTORS = ('always', 'if_widths_differ')
+    CONNECTORS = ('always', 'if_widths_differ', 'none')
 
     def __init__(self, student: str = 'neck', teacher: str = 'neck', loss_weight: float = 1.0,
                  strides: Optional[Sequence[int]] = None, connector: str = 'always',
@@ -52,12 +53,14 @@ class PairedLevelsDistiller(BaseDistiller):
                   for p in self.pairs]
         self.adapters = nn.ModuleList(self.make_connector(s, t) for s, t in widths)
         log_level_pairs(name, self.pairs, student_feats, teacher_feats,
-                        f'1x1 conv connector, {self.connector}')
+                        'no connector' if self.connector == 'none'
+                        else f'1x1 conv connector, {self.connector}')
 
     def make_connector(self, student_width: int, teacher_width: int) -> nn.Module:
         """The module that takes one level of the student, (N, student_width, H, W), to
         what the loss compares with the teacher's (N, teacher_width, H, W) map."""
-        if self.connector == 'always' or student_width != teacher_width:
+        if self.connector == 'always' or (self.connector == 'if_widths_differ'
+                                          and student_width != teacher_width):
             return Adapter(student_width, teacher_width, self.relu)
         return nn.Identity()
 

@@ -1,17 +1,25 @@
+from .attention_transfer import attention_transfer_distance, spatial_attention
 from .cls_map import cls_map_kd_loss, mining_mask, mining_threshold
 from .crosskd import edge_distribution_kd, match_channel_statistics, quality_focal_kd
 from .cwd import channel_wise_divergence
 from .fgd import attention_maps, box_masks, focal_losses
+from .fsp import flow_matrix, fsp_distance
 from .hcl import hcl_loss
 from .logit_kd import sigmoid_softened_kl, softened_kl
 from .pkd import pearson_distance, standardise_channels
+from .relations import (normalised_distances, rkd_angle_loss, rkd_distance_loss,
+                        similarity_matrix, similarity_preserving_loss, triplet_angles)
 from .soft_mask import soft_mask_bce
 from .soft_label import sigmoid_as_two_way, teacher_bounded_l2, weighted_soft_ce
 from .squared_error import squared_error_per_image
 
-__all__ = ['attention_maps', 'box_masks', 'channel_wise_divergence', 'cls_map_kd_loss',
-           'edge_distribution_kd', 'focal_losses', 'hcl_loss', 'match_channel_statistics',
-           'mining_mask', 'mining_threshold', 'pearson_distance', 'quality_focal_kd',
-           'sigmoid_as_two_way', 'sigmoid_softened_kl', 'soft_mask_bce', 'softened_kl',
-           'squared_error_per_image',
-           'standardise_channels', 'teacher_bounded_l2', 'weighted_soft_ce']
+__all__ = ['attention_maps', 'attention_transfer_distance', 'box_masks',
+           'channel_wise_divergence', 'cls_map_kd_loss', 'edge_distribution_kd',
+           'flow_matrix', 'focal_losses', 'fsp_distance', 'hcl_loss',
+           'match_channel_statistics', 'mining_mask', 'mining_threshold',
+           'normalised_distances', 'pearson_distance', 'quality_focal_kd',
+           'rkd_angle_loss', 'rkd_distance_loss', 'sigmoid_as_two_way',
+           'sigmoid_softened_kl', 'similarity_matrix', 'similarity_preserving_loss',
+           'soft_mask_bce', 'softened_kl', 'spatial_attention',
+           'squared_error_per_image', 'standardise_channels', 'teacher_bounded_l2',
+           'triplet_angles', 'weighted_soft_ce']

@@ -1,0 +1,13 @@
+# Teacher-assistant chain, stage 2: the assistant trained by stage 1 distils into the shapes
+# student (w8) by PKD. tools/chain.py sets model.teacher to stage 1's exported student; alone,
+# point model.teacher at an assistant of your own (a plain mmdet config and checkpoint).
+_base_ = ['../frcnn_r18w8_student_shapes.py']
+
+model = dict(
+    _delete_=True,
+    type='mmkd.DistillDetector',
+    student={{_base_.model}},
+    teacher=dict(config='{{fileDirname}}/../frcnn_r18w16_assistant_shapes.py',
+                 checkpoint='work_dirs/ta_chain/stage1_pkd_teacher_to_assistant_shapes/'
+                            'student/student.pth'),
+    distillers=[dict(type='mmkd.PKD', student='neck', teacher='neck', loss_weight=6.0)])
