@@ -77,10 +77,11 @@ def main():
         rows.append(f'| {index} | `{config}` | {box_map} | `{teacher[1]}` |')
     os.makedirs(args.work_dir, exist_ok=True)
     table = osp.join(args.work_dir, 'chain.md')
+    text = ('| stage | config | box mAP | its student (the next stage\'s teacher) |\n'
+            '|---|---|---|---|\n' + '\n'.join(rows) + '\n')
     with open(table, 'w') as f:
-        f.write('| stage | config | box mAP | its student (the next stage\'s teacher) |\n'
-                '|---|---|---|---|\n' + '\n'.join(rows) + '\n')
-    print(open(table).read())
+        f.write(text)
+    print(text)
 
 
 if __name__ == '__main__':

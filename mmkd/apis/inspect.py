@@ -224,6 +224,7 @@ def _records_on_val(model, cfg, num_images: int):
     The student runs its backbone and neck, and the dense heads that distillers tap; the teacher
     its backbone and neck, plus ``teacher_forward`` for distillers that read only taps (the
     ones that need the student's RoIs are left without)."""
+    from mmkd.models.taps import records_by_role
     loader = subset_loader(cfg.val_dataloader, num_images)
     data = model.data_preprocessor(next(iter(loader)), False)
     model.eval()
@@ -237,7 +238,7 @@ def _records_on_val(model, cfg, num_images: int):
         if 'loss' in model.student_taps.taps:   # what a tap on the student's loss (FGD's
             tapped['loss'] = dict(result=None, inputs=dict(   # boxes) records in training
                 batch_inputs=data['inputs'], batch_data_samples=data['data_samples']))
-        students = [model._roles(d.student_taps, tapped) for d in model.distillers]
+        students = [records_by_role(d.student_taps, tapped) for d in model.distillers]
         features = model.teacher_features(data['inputs'], data['data_samples'])
         teachers = [model.read_teachers(index, student, features, data['inputs'].device,
                                         forward=set(student) == set(distiller.student_taps))

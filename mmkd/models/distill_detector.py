@@ -16,7 +16,7 @@ from mmengine.registry import DefaultScope
 from mmkd.registry import MODELS
 from mmkd.utils.records import as_fp32
 from .distillers import build_distiller
-from .taps import TapSet
+from .taps import TapSet, records_by_role
 from .teacher import FrozenTeacher, load_model_config, probe_features
 
 
@@ -179,15 +179,11 @@ class DistillDetector(BaseDetector):
         for index, (distiller, cfg, read) in enumerate(zip(self.distillers, configs,
                                                            self.teachers_read)):
             with _errors_name(self._config_key(index, cfg)):
-                teacher_records = [self._roles(distiller.teacher_taps, probes[t]) for t in read]
-                distiller.setup(self._roles(distiller.student_taps, student_records),
+                teacher_records = [records_by_role(distiller.teacher_taps, probes[t]) for t in read]
+                distiller.setup(records_by_role(distiller.student_taps, student_records),
                                 teacher_records[0] if len(read) == 1
                                 else distiller.merge_teachers(teacher_records),
                                 self.student, self._frozen[read[0]].detector)
-
-    @staticmethod
-    def _roles(role_paths: Dict[str, str], records: dict) -> dict:
-        return {role: records[path] for role, path in role_paths.items() if path in records}
 
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)
@@ -208,7 +204,7 @@ class DistillDetector(BaseDetector):
         with self.student_taps.recording() as tapped:
             losses = self.student.loss(batch_inputs, batch_data_samples)
         records = as_fp32(tapped)
-        students = [self._roles(distiller.student_taps, records) for distiller in self.distillers]
+        students = [records_by_role(distiller.student_taps, records) for distiller in self.distillers]
         teachers = self.teacher_records(batch_inputs, batch_data_samples, students)
         for distiller in self.distillers:
             for name, factor in distiller.student_loss_scales.items():
@@ -248,7 +244,7 @@ class DistillDetector(BaseDetector):
         distiller = self.distillers[index]
         records = []
         for teacher_index in self.teachers_read[index]:
-            teacher = self._roles(distiller.teacher_taps, features[teacher_index])
+            teacher = records_by_role(distiller.teacher_taps, features[teacher_index])
             if forward:
                 frozen = self._frozen[teacher_index]
                 with torch.no_grad(), frozen.autocast(device):

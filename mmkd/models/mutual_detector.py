@@ -14,7 +14,7 @@ from mmkd.registry import MODELS
 from mmkd.utils.records import as_fp32
 from .distill_detector import _errors_name
 from .distillers import build_distiller
-from .taps import TapSet
+from .taps import TapSet, records_by_role
 from .teacher import load_model_config, probe_features
 
 
@@ -99,10 +99,6 @@ class MutualDetector(BaseDetector):
     def _direction(learner: int, teacher: int) -> str:
         return f'peer{learner}_from_peer{teacher}'
 
-    @staticmethod
-    def _roles(role_paths: Dict[str, str], records: dict) -> dict:
-        return {role: records[path] for role, path in role_paths.items() if path in records}
-
     def _setup_distillers(self):
         probes = []
         for peer, taps in zip(self.peers, self.taps):
@@ -113,8 +109,8 @@ class MutualDetector(BaseDetector):
             for index, distiller in enumerate(self.distillers[self._direction(learner, teacher)]):
                 with _errors_name(f'model.distillers[{index}] (peer {learner} from peer '
                                   f'{teacher})'):
-                    distiller.setup(self._roles(distiller.student_taps, probes[learner]),
-                                    self._roles(distiller.teacher_taps, probes[teacher]),
+                    distiller.setup(records_by_role(distiller.student_taps, probes[learner]),
+                                    records_by_role(distiller.teacher_taps, probes[teacher]),
                                     self.peers[learner], self.peers[teacher])
 
     def loss(self, batch_inputs: torch.Tensor, batch_data_samples) -> Dict[str, torch.Tensor]:
@@ -130,11 +126,10 @@ class MutualDetector(BaseDetector):
             direction = self._direction(learner, teacher)
             peer = Peer(self.peers[teacher])
             for distiller in self.distillers[direction]:
-                student = self._roles(distiller.student_taps, records[learner])
-                taught = _detached(self._roles(distiller.teacher_taps, records[teacher]))
+                student = records_by_role(distiller.student_taps, records[learner])
+                taught = _detached(records_by_role(distiller.teacher_taps, records[teacher]))
                 with torch.no_grad():
-                    taught.update(_detached(as_fp32(distiller.teacher_forward(student, taught,
-                                                                              peer))))
+                    taught.update(as_fp32(distiller.teacher_forward(student, taught, peer)))
                 losses.update({f'{direction}.{name}': value
                                for name, value in distiller(student, taught).items()})
         return losses

@@ -32,6 +32,12 @@ def resolve_module(model: nn.Module, path: str, model_name: str = 'model') -> nn
     return modules[path]
 
 
+def records_by_role(role_paths: Dict[str, str], records: dict) -> dict:
+    """``{role: record}`` of a distiller (``role_paths``: role -> tapped path) out of a
+    recording's ``{path: record}``; roles whose path recorded nothing are left out."""
+    return {role: records[path] for role, path in role_paths.items() if path in records}
+
+
 class Tap:
     """Keeps the last output of one submodule or method (of every call, in a list, for a path
     ending in ``'*'``), while :attr:`active`, until taken.

@@ -58,9 +58,8 @@ class ObjectRelationDistiller(BaseDistiller):
         samples = student_records['samples']['inputs']['batch_data_samples']
         rois = bbox2roi([get_box_tensor(sample.gt_instances.bboxes) for sample in samples])
         embeddings = []
-        for side, records, index in (('student', student_records, 'student'),
-                                     ('teacher', teacher_records, 'teacher')):
-            levels = tuple(records['feats'][getattr(pair, index)].contiguous()
+        for side, records in (('student', student_records), ('teacher', teacher_records)):
+            levels = tuple(records['feats'][getattr(pair, side)].contiguous()
                            for pair in self.pairs)
             embeddings.append(self.poolers[side](levels, rois.to(levels[0])).flatten(1))
         return embeddings[0], embeddings[1]
