@@ -55,6 +55,30 @@ def test_a_teacher_of_another_class_count_is_flagged_with_the_cause(tmp_path):
             'classes, the data set has 8') in report
 
 
+def test_each_of_several_teachers_is_scored_and_flagged_by_its_key(tmp_path, teacher_checkpoint):
+    cfg = Config.fromfile(TEACHER_CONFIG)
+    cfg.model.roi_head.bbox_head.num_classes = 3
+    cfg.dump(tmp_path / 'teacher_3_classes.py')
+    torch.manual_seed(0)
+    checkpoint = save_fresh_checkpoint(str(tmp_path / 'teacher_3_classes.py'),
+                                       str(tmp_path / 't3.pth'))
+    out = tmp_path / 'inspect'
+    run_tool('tools/inspect_distill.py', osp.join(CONFIGS, 'pkd_two_teachers_frcnn.py'),
+             '--val-images', '4', '--batches', '1', '--out', str(out), '--pictures', '0',
+             '--cfg-options', *tiny_data_options(tmp_path / 'data'),
+             f'model.teachers.0.checkpoint={teacher_checkpoint}',
+             f'model.teachers.1.config={tmp_path}/teacher_3_classes.py',
+             f'model.teachers.1.checkpoint={checkpoint}')
+    report = (out / 'inspect.md').read_text()
+    assert '| [0] PKD | neck | the mean of the teachers: neck | stride 4: 32 -> 64 ch;' in report
+    assert '| teacher 0 | 0.000 | 0.000 | 8 |' in report
+    assert '| teacher 1 | 0.000 | 0.000 | 3 |' in report
+    assert ('**WARNING** the teacher 1 predicts 3 classes, the data set has 8: its class '
+            "scores do not mean the data set's classes (model.teachers[1].config)") in report
+    assert 'the teacher 0 predicts' not in report
+    assert (f'(model.teachers[0].checkpoint={teacher_checkpoint})') in report
+
+
 def test_a_distill_weight_1000x_too_high_is_flagged_with_its_key(tmp_path, teacher_checkpoint):
     _, report, _ = inspect(tmp_path, f'model.teacher.checkpoint={teacher_checkpoint}',
                            'model.distillers.0.loss_weight=1200.0')

@@ -89,3 +89,18 @@ def test_face_config_trains_a_step_and_refuses_another_class_count(tmp_path):
     cfg.student.bbox_head.num_classes = 2
     with pytest.raises(ValueError, match='num_classes'):
         MODELS.build(cfg)
+
+
+def test_gfl_config_distils_every_prior_of_the_quality_scores(tmp_path):
+    from test_ld_crosskd import distilled_step
+    model, losses = distilled_step('logitkd_gfl.py', tmp_path)
+    inputs, _ = fake_batch(size=128)
+    teacher = model.teacher.detector
+    with torch.no_grad():       # one prior per location: each row of 8 sigmoid class scores
+        rows = [np.concatenate([level.permute(0, 2, 3, 1).reshape(-1, 8).double().numpy()
+                                for level in detector.bbox_head(detector.extract_feat(inputs))[0]])
+                for detector in (model.student, teacher)]
+    expected = np.mean([sigmoid_kl_by_hand(s, t, 2.0) for s, t in zip(*rows)])
+    assert losses['loss_logit_kd'].item() == pytest.approx(expected, rel=1e-4)
+    losses['loss_logit_kd'].backward()
+    assert model.student.bbox_head.gfl_cls.weight.grad.abs().sum() > 0

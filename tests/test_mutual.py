@@ -76,3 +76,11 @@ def test_both_peers_train_are_checkpointed_and_export_alone(tmp_path):
     assert Config.fromfile(config_out).model.type == 'RetinaNet'
     with pytest.raises(ValueError, match='name the one to export'):
         export_student(DML, str(checkpoint), str(tmp_path / 'none'))
+
+
+def test_a_distiller_that_rescales_the_students_own_losses_is_refused():
+    cfg = Config.fromfile(DML).model
+    cfg.distillers.append(dict(type='mmkd.RPNKD', mu=0.5))
+    with pytest.raises(ValueError, match=r'model.distillers\[1\]: RPNKD rescales the '
+                                         r'student\'s own losses \(loss_rpn_cls\)'):
+        MODELS.build(cfg)

@@ -1,5 +1,6 @@
 """The demo report: its arithmetic on hand-made runs, and tools/demo.py --quick end to end."""
 import importlib.util
+import json
 import math
 import os
 import sys
@@ -33,6 +34,52 @@ def test_results_table_reports_delta_gap_and_seed_spread():
     assert table[4] == '| clear gain | 3 | 0.410 ± 0.010 | 0.820 ± 0.020 | +0.090 | 50% | 1.0 |'
     assert table[5] == ('| noise | 3 | 0.330 ± 0.020 | 0.660 ± 0.040 | +0.010 (within seed '
                         'spread) | 6% | 2.0 |')
+
+
+def test_results_table_with_two_teachers_measures_the_gap_from_the_first():
+    table = results_table([('teacher', runs(0.50)), ('second teacher', runs(0.40)),
+                           ('student', runs(0.30, 0.34, 0.32)),
+                           ('kd', runs(0.41, 0.40, 0.42))], teachers=2).splitlines()
+    assert table[3] == '| second teacher | 1 | 0.400 | 0.800 |  |  | 1.0 |'
+    assert table[5] == '| kd | 3 | 0.410 ± 0.010 | 0.820 ± 0.020 | +0.090 | 50% | 1.0 |'
+
+
+def fake_run(run_dir, box_map, minutes=None):
+    """A finished run dir as tools/train.py leaves it: a training and a validation record."""
+    log = run_dir / '20260101_000000' / 'vis_data'
+    log.mkdir(parents=True)
+    log.joinpath('scalars.json').write_text(
+        json.dumps({'lr': 0.01, 'loss': 1.0, 'iter': 1}) + '\n'
+        + json.dumps({'coco/bbox_mAP': box_map, 'coco/bbox_mAP_50': 2 * box_map}) + '\n')
+    if minutes is not None:
+        run_dir.joinpath('demo_stage.json').write_text(json.dumps({'train_minutes': minutes,
+                                                                   'epochs': 12}))
+
+
+def test_demo_report_rows_for_two_teachers_and_each_born_again_generation(tmp_path):
+    work = tmp_path / 'demo'
+    fake_run(work / 'teacher', 0.50)
+    fake_run(work / 'teacher_seed1', 0.46)
+    for name in ('teacher', 'teacher_seed1'):
+        (work / name / 'epoch_12.pth').write_bytes(b'')
+    fake_run(work / 'student_seed0', 0.30, minutes=1.0)
+    fake_run(work / 'student_two_teachers_seed0', 0.35, minutes=2.0)
+    born_again = work / 'student_born_again_seed0'
+    fake_run(born_again / 'stage1_born_again_frcnn', 0.52)
+    fake_run(born_again / 'stage2_born_again_frcnn', 0.48)
+    born_again.joinpath('demo_stage.json').write_text('{"train_minutes": 9.0, "epochs": 12}')
+    run_tool('tools/demo.py', '--task', 'shapes', '--methods', 'two_teachers', 'born_again',
+             '--seeds', '0', '--report-only', '--work-dir', str(work))
+    table = (work / 'results.md').read_text().splitlines()
+    assert table[2].startswith('| teacher (Faster R-CNN R18 w32, FPN 64) | 1 | 0.500 |')
+    assert table[3].startswith('| teacher (Faster R-CNN R18 w32, FPN 64), seed 1 | 1 | 0.460 |')
+    assert table[3].endswith('|  |  | - |')
+    assert table[4].startswith('| student (Faster R-CNN R18 w8, FPN 32) | 1 | 0.300 |')
+    assert table[5].startswith('| student + PKD from two teachers (mean) | 1 | 0.350 |')
+    assert table[5].endswith('| +0.050 | 25% | 2.0 |')
+    assert table[6].startswith('| born-again generation 1 (teacher size) | 1 | 0.520 |')
+    assert table[6].endswith('| +0.220 | 110% | 9.0 |')
+    assert table[7].startswith('| born-again generation 2 (teacher size) | 1 | 0.480 |')
 
 
 def load_demo():

@@ -25,6 +25,7 @@ import sys
 from mmengine.config import Config
 
 from mmkd.apis import export_student
+from mmkd.apis.chain import chain_stage_dirs
 from mmkd.apis.report import final_metrics
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -60,9 +61,8 @@ def main():
             raise SystemExit(f'{config}: each stage must be a distillation config with one '
                              f'model.teacher (a chain passes each student on as that teacher)')
     rows, teacher = [], None
-    for index, config in enumerate(args.configs, start=1):
-        name = osp.splitext(osp.basename(config))[0]
-        stage_dir = osp.join(args.work_dir, f'stage{index}_{name}')
+    stage_dirs = chain_stage_dirs(args.work_dir, args.configs)
+    for index, (config, stage_dir) in enumerate(zip(args.configs, stage_dirs), start=1):
         options = list(args.cfg_options)
         if teacher is not None:
             options += [f'model.teacher.config={teacher[0]}',

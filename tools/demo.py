@@ -6,12 +6,17 @@
                          [--data-root DIR] [--quick] [--jobs N] [--reuse] [--report-only]
 
 ``shapes`` (default): Faster R-CNN on the shapes set, methods ``pkd`` (default: its gain held on
-both report sets with the smallest seed spread), ``reviewkd``, ``hint``, ``cwd``, ``mgd``, ``fgd``, the combinations ``pkd_reviewkd`` and ``pkd_outputs`` (PKD
-with the RPN and RoI-head output KD), and the classic ``at``, ``fsp``, ``rkd``, ``sp``.
+both report sets with the smallest seed spread), ``reviewkd``, ``hint``, ``cwd``, ``mgd``,
+``fgd``, the combinations ``pkd_reviewkd`` and ``pkd_outputs`` (PKD with the RPN and RoI-head
+output KD), the classic ``at``, ``fsp``, ``rkd``, ``sp``, and the schemes ``two_teachers`` (PKD
+from the mean of two teachers: the teacher trained again with seed 1 in ``teacher_seed1``),
+``ta_chain`` (teacher -> assistant w16 -> student, PKD at each step, one ``tools/chain.py`` run)
+and ``born_again`` (two generations of the teacher's architecture, a row each).
 ``shapes_retinanet``: the Faster R-CNN shapes teacher distilled into a RetinaNet student (a
-two-stage teacher for a one-stage student, levels paired by stride), method ``reviewkd``.
+two-stage teacher for a one-stage student, levels paired by stride), method ``reviewkd``; and
+``dml``, two such students trained together by deep mutual learning (no teacher).
 ``shapes_gfl``: GFL (a distribution box head) on the shapes set, methods ``ld``, ``crosskd``
-(both by default).
+(both by default) and ``logitkd`` (logit KD on the dense classification branch).
 ``faces``: RetinaNet on the face set, methods ``clskd`` (default), ``logitkd``.
 ``masks``: Mask R-CNN on the shapes set (box and mask mAP), methods ``reviewkd``,
 ``reviewkd_maskkd`` (both by default).
@@ -22,12 +27,13 @@ comes from https://github.com/Shenggan/BCCD_Dataset, MIT licence), methods ``pkd
 teacher trains 16 epochs by default.
 
 Each stage runs ``tools/train.py`` as a user would (its log lines, with ETA, stream through);
-the demo set is generated on first use. One teacher (seed 0) serves every student run; a teacher
-already trained in ``WORK_DIR/teacher`` for the same number of epochs is reused. The student alone
-and each method run once per seed (``randomness.seed``); ``--reuse`` keeps those already finished
-in the work dir, so a method added later joins the same table. All runs validate with COCO mAP at the
-end; ``WORK_DIR`` gets ``results.md`` (mean ± sd over seeds, delta and gap recovered),
-``map_by_model.png`` and ``loss_curves.png``. ``--quick``: 1 epoch on 16 images, a smoke run.
+the demo set is generated on first use. One teacher (seed 0) serves every student run (and a
+second, seed 1, the two-teacher scheme); a teacher already trained in ``WORK_DIR/teacher`` for the
+same number of epochs is reused. The student alone and each method run once per seed
+(``randomness.seed``); ``--reuse`` keeps those already finished in the work dir, so a method added
+later joins the same table. All runs validate with COCO mAP at the end; ``WORK_DIR`` gets
+``results.md`` (mean ± sd over seeds, delta and gap recovered), ``map_by_model.png`` and
+``loss_curves.png``. ``--quick``: 1 epoch on 16 images, a smoke run.
 
 ``--jobs N`` trains up to N runs at a time, each with its share of the CPU threads and its output
 in ``STAGE_DIR/train.out``: the student alone starts next to its teacher, the distilled students
@@ -44,13 +50,39 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple, Tuple, Union
 
+from mmkd.apis.chain import chain_stage_dirs
 from mmkd.apis.report import (final_metrics, loss_curve, plot_losses, plot_map,
                               results_table)
 from mmkd.datasets.real_data import DATA_ROOT_ENV, missing_data_message, real_data_path
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(ROOT, 'configs')
+
+
+class Method(NamedTuple):
+    """A distilled student of a task (a plain ``(config, label)`` pair is one with the defaults).
+
+    Attributes:
+        configs: its config in ``configs/``, or a chain's configs (``tools/chain.py``: each
+            stage's student teaches the next; the first stage reads the task's teacher).
+        label: the row of its (last stage's) student.
+        teachers: the teachers its first stage reads: the task's teacher trained with seeds
+            0 .. N-1 (``model.teachers[i].checkpoint``; one: ``model.teacher.checkpoint``);
+            0 for a scheme with no pretrained teacher (mutual learning).
+        stage_labels: rows for a chain's earlier stages as well, first stage first.
+    """
+    configs: Union[str, Tuple[str, ...]]
+    label: str
+    teachers: int = 1
+    stage_labels: Tuple[str, ...] = ()
+
+    @property
+    def chain(self) -> Tuple[str, ...]:
+        return (self.configs, ) if isinstance(self.configs, str) else tuple(self.configs)
+
+
 TASKS = {
     'shapes': dict(
         teacher=('frcnn_r18w32_teacher_shapes.py', 'teacher (Faster R-CNN R18 w32, FPN 64)'),
@@ -66,19 +98,30 @@ TASKS = {
                      at=('at_frcnn.py', 'student + attention transfer'),
                      fsp=('fsp_frcnn.py', 'student + FSP'),
                      rkd=('rkd_frcnn.py', 'student + RKD (objects)'),
-                     sp=('sp_frcnn.py', 'student + SP (objects)')),
+                     sp=('sp_frcnn.py', 'student + SP (objects)'),
+                     two_teachers=Method('pkd_two_teachers_frcnn.py',
+                                         'student + PKD from two teachers (mean)', teachers=2),
+                     ta_chain=Method(('ta_chain/pkd_teacher_to_assistant_shapes.py',
+                                      'ta_chain/pkd_assistant_to_student_shapes.py'),
+                                     'student + PKD from an assistant (w16, PKD from the teacher)'),
+                     born_again=Method(('born_again_frcnn.py', 'born_again_frcnn.py'),
+                                       'born-again generation 2 (teacher size)',
+                                       stage_labels=('born-again generation 1 (teacher size)',))),
         default_methods=['pkd']),
     'shapes_retinanet': dict(
         teacher=('frcnn_r18w32_teacher_shapes.py', 'teacher (Faster R-CNN R18 w32, FPN 64)'),
         student=('retinanet_r18w8_student_shapes.py', 'student (RetinaNet R18 w8, FPN 32)'),
         methods=dict(reviewkd=('reviewkd_frcnn_to_retinanet.py',
-                               'student + ReviewKD (strides 8-64)')),
+                               'student + ReviewKD (strides 8-64)'),
+                     dml=Method('dml_retinanet_shapes.py',
+                                'student + a peer (deep mutual learning, no teacher)', teachers=0)),
         default_methods=['reviewkd']),
     'shapes_gfl': dict(
         teacher=('gfl_r18w32_teacher_shapes.py', 'teacher (GFL R18 w32, FPN 64)'),
         student=('gfl_r18w8_student_shapes.py', 'student (GFL R18 w8, FPN 32)'),
         methods=dict(ld=('ld_gfl.py', 'student + LD'),
-                     crosskd=('crosskd_gfl.py', 'student + CrossKD')),
+                     crosskd=('crosskd_gfl.py', 'student + CrossKD'),
+                     logitkd=('logitkd_gfl.py', 'student + logit KD (T 2)')),
         default_methods=['ld', 'crosskd']),
     'faces': dict(
         teacher=('retinanet_r18w32_teacher_faces.py', 'teacher (RetinaNet R18 w32, FPN 64)'),
@@ -157,14 +200,22 @@ def finished(record: str, epochs: int) -> bool:
         return json.load(f).get('epochs') == epochs
 
 
-def train(name, config, work_dir, epochs, options=(), train_images=None, report_only=False,
+def stage_dirs(work_dir, name, configs):
+    """The run dir of each stage of run ``name``: ``WORK_DIR/NAME`` for one config, a chain's
+    stage dirs inside it for several."""
+    run_dir = osp.join(work_dir, name)
+    return [run_dir] if len(configs) == 1 else chain_stage_dirs(run_dir, configs)
+
+
+def train(name, configs, work_dir, epochs, options=(), train_images=None, report_only=False,
           slots=None, reuse=False):
-    """Run tools/train.py for ``epochs`` epochs in one of ``slots``; returns the final COCO
-    metrics and the minutes the run took (kept in ``STAGE_DIR/demo_stage.json``, which
+    """Run tools/train.py for ``epochs`` epochs in one of ``slots`` (several ``configs``: a
+    chain, tools/chain.py, every stage for ``epochs``); returns the final COCO metrics of each
+    stage, with the minutes the run took (kept in ``WORK_DIR/NAME/demo_stage.json``, which
     ``report_only`` reads back instead of training, and ``reuse`` too when that run finished
     the same number of epochs)."""
-    stage_dir = osp.join(work_dir, name)
-    record = osp.join(stage_dir, 'demo_stage.json')
+    run_dir = osp.join(work_dir, name)
+    record = osp.join(run_dir, 'demo_stage.json')
     if report_only or reuse and finished(record, epochs):
         minutes = None
         if osp.isfile(record):
@@ -173,39 +224,54 @@ def train(name, config, work_dir, epochs, options=(), train_images=None, report_
         if reuse and not report_only:
             print(f'=== {osp.basename(work_dir.rstrip("/"))}/{name}: reusing the finished '
                   f'run ===', flush=True)
-        return dict(final_metrics(stage_dir), train_minutes=minutes)
-    cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config, '--work-dir', stage_dir,
-           '--cfg-options', f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
-           f'param_scheduler.1.end={epochs}',
-           f'param_scheduler.1.milestones=[{int(epochs * 0.75)}]', *options]
-    if train_images:
-        cmd.append(f'train_dataloader.dataset.indices={train_images}')
-    task = osp.basename(work_dir.rstrip('/'))
-    minutes = (slots or TrainingSlots()).run(
-        f'{task}/{name}: {osp.relpath(config, ROOT)}, {epochs} epochs', cmd, stage_dir)
-    with open(record, 'w') as f:
-        json.dump(dict(train_minutes=minutes, epochs=epochs), f)
-    metrics = final_metrics(stage_dir)
-    if slots and slots.jobs > 1:
-        print(f'--- {task}/{name}: done in {minutes} min, bbox_mAP '
-              f'{metrics.get("coco/bbox_mAP")}', flush=True)
-    return dict(metrics, train_minutes=minutes)
+    else:
+        tool = 'train.py' if len(configs) == 1 else 'chain.py'
+        cmd = [sys.executable, osp.join(ROOT, 'tools', tool), *configs, '--work-dir', run_dir,
+               '--cfg-options', f'train_cfg.max_epochs={epochs}',
+               f'train_cfg.val_interval={epochs}', f'param_scheduler.1.end={epochs}',
+               f'param_scheduler.1.milestones=[{int(epochs * 0.75)}]', *options]
+        if train_images:
+            cmd.append(f'train_dataloader.dataset.indices={train_images}')
+        task = osp.basename(work_dir.rstrip('/'))
+        shown = ' -> '.join(osp.relpath(config, ROOT) for config in configs)
+        minutes = (slots or TrainingSlots()).run(f'{task}/{name}: {shown}, {epochs} epochs', cmd,
+                                                 run_dir)
+        with open(record, 'w') as f:
+            json.dump(dict(train_minutes=minutes, epochs=epochs), f)
+        if slots and slots.jobs > 1:
+            print(f'--- {task}/{name}: done in {minutes} min, bbox_mAP '
+                  f'{final_metrics(stage_dirs(work_dir, name, configs)[-1]).get("coco/bbox_mAP")}',
+                  flush=True)
+    return [dict(final_metrics(stage_dir), train_minutes=minutes)
+            for stage_dir in stage_dirs(work_dir, name, configs)]
 
 
 def teacher_stage(config, work_dir, epochs, train_images=None, options=(), report_only=False,
-                  slots=None):
-    """Train the teacher unless ``WORK_DIR/teacher`` already holds one of ``epochs`` epochs."""
-    checkpoint = osp.join(work_dir, 'teacher', f'epoch_{epochs}.pth')
+                  slots=None, seed=0):
+    """Train the teacher of ``seed`` unless ``WORK_DIR/teacher`` (other seeds:
+    ``teacher_seed<N>``) already holds one of ``epochs`` epochs; returns its checkpoint and
+    metrics."""
+    name = 'teacher' if seed == 0 else f'teacher_seed{seed}'
+    checkpoint = osp.join(work_dir, name, f'epoch_{epochs}.pth')
+    options = list(options) + [f'randomness.seed={seed}']
     if report_only:
         if not osp.isfile(checkpoint):
             raise SystemExit(f'--report-only: no teacher at {checkpoint}')
-        return checkpoint, train('teacher', config, work_dir, epochs, report_only=True)
+        return checkpoint, train(name, [config], work_dir, epochs, report_only=True)[0]
     if not osp.isfile(checkpoint):
-        return checkpoint, train('teacher', config, work_dir, epochs, options, train_images,
-                                 slots=slots)
-    print(f'=== teacher: reusing {checkpoint} ===', flush=True)
-    metrics = dict(final_metrics(osp.join(work_dir, 'teacher')), train_minutes='reused')
+        return checkpoint, train(name, [config], work_dir, epochs, options, train_images,
+                                 slots=slots)[0]
+    print(f'=== {name}: reusing {checkpoint} ===', flush=True)
+    metrics = dict(final_metrics(osp.join(work_dir, name)), train_minutes='reused')
     return checkpoint, metrics
+
+
+def teacher_options(checkpoints):
+    """--cfg-options pointing a distillation config at its teachers' checkpoints."""
+    if len(checkpoints) == 1:
+        return [f'model.teacher.checkpoint={checkpoints[0]}']
+    return [f'model.teachers.{index}.checkpoint={checkpoint}'
+            for index, checkpoint in enumerate(checkpoints)]
 
 
 def data_root_options(data_root, voc=False):
@@ -217,7 +283,8 @@ def data_root_options(data_root, voc=False):
         ann_dir = osp.join('data', osp.basename(root.rstrip('/'))) + '/'
         return ([f'{split}_dataloader.dataset.data_prefix.img={root}' for split in splits]
                 + [f'{split}_dataloader.dataset.ann_file={ann_dir}{split}.json' for split in splits]
-                + [f'{split}_evaluator.ann_file={ann_dir}{split}.json' for split in ('val', 'test')])
+                + [f'{split}_evaluator.ann_file={ann_dir}{split}.json'
+                   for split in ('val', 'test')])
     options = [f'{split}_dataloader.dataset.data_root={root}' for split in splits]
     return options + [f'{split}_evaluator.ann_file={root}annotations/val.json'
                       for split in ('val', 'test')]
@@ -311,33 +378,41 @@ def run_task(name, args, slots, several=False):
     data_root = args.data_root or (real_data_path(task['voc']) if task.get('voc') else None)
     common = data_root_options(data_root, task.get('voc')) if data_root else []
 
-    (teacher_config, teacher_label), (student_config, student_label) = \
-        task['teacher'], task['student']
+    (teacher_config, teacher_label), student = task['teacher'], Method(*task['student'],
+                                                                       teachers=0)
+    methods = {key: Method(*task['methods'][key]) for key in methods}
+    teacher_seeds = range(max([1] + [method.teachers for method in methods.values()]))
 
-    def student_runs(pool, stage, config, options=()):
-        return [pool.submit(train, f'{stage}_seed{seed}', osp.join(CONFIGS, config), work_dir,
-                            args.student_epochs,
+    def student_runs(pool, stage, method, options=()):
+        configs = [osp.join(CONFIGS, config) for config in method.chain]
+        return [pool.submit(train, f'{stage}_seed{seed}', configs, work_dir, args.student_epochs,
                             common + list(options) + [f'randomness.seed={seed}'],
                             args.train_images, args.report_only, slots, args.reuse)
                 for seed in args.seeds]
 
     # the student alone does not wait for the teacher; the distilled students do
     with ThreadPoolExecutor(args.jobs) as pool:
-        teacher_run = pool.submit(teacher_stage, osp.join(CONFIGS, teacher_config), work_dir,
-                                  teacher_epochs, args.train_images,
-                                  common + ['randomness.seed=0'], args.report_only, slots)
-        stages = [(student_label, 'student', student_runs(pool, 'student', student_config))]
-        teacher_ckpt, teacher = teacher_run.result()
-        for method in methods:
-            config, label = task['methods'][method]
-            stages.append((label, f'student_{method}', student_runs(
-                pool, f'student_{method}', config, [f'model.teacher.checkpoint={teacher_ckpt}'])))
-        rows = [(teacher_label, [teacher])] + [
-            (label, [run.result() for run in runs]) for label, _, runs in stages]
-    curves = {label: [loss_curve(osp.join(work_dir, f'{stage}_seed{seed}'))
-                      for seed in args.seeds] for label, stage, _ in stages}
-
-    result = results_table(rows)
+        teacher_runs = [pool.submit(teacher_stage, osp.join(CONFIGS, teacher_config), work_dir,
+                                    teacher_epochs, args.train_images, common, args.report_only,
+                                    slots, seed) for seed in teacher_seeds]
+        stages = [(student, 'student', student_runs(pool, 'student', student))]
+        teachers = [run.result() for run in teacher_runs]
+        for key, method in methods.items():
+            checkpoints = [checkpoint for checkpoint, _ in teachers[:method.teachers]]
+            stages.append((method, f'student_{key}', student_runs(
+                pool, f'student_{key}', method, teacher_options(checkpoints))))
+        rows = [(teacher_label + (f', seed {seed}' if seed else ''), [metrics])
+                for seed, (_, metrics) in zip(teacher_seeds, teachers)]
+        curves = {}
+        for method, stage, runs in stages:
+            per_seed = [run.result() for run in runs]        # each: the chain's stages' metrics
+            labels = (*method.stage_labels, method.label)
+            for index, label in enumerate(labels, start=len(method.chain) - len(labels)):
+                rows.append((label, [stages_metrics[index] for stages_metrics in per_seed]))
+                curves[label] = [loss_curve(stage_dirs(work_dir, f'{stage}_seed{seed}',
+                                                       method.chain)[index])
+                                 for seed in args.seeds]
+    result = results_table(rows, teachers=len(teachers))
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
         f.write(result + '\n')
     plot_map(rows, osp.join(work_dir, 'map_by_model.png'))

@@ -8,11 +8,12 @@ Prints, as tables:
 
 1. per distiller, what it reads in each model, the levels it pairs (stride, channels), its
    connectors' size and what the teacher runs for it;
-2. COCO box mAP on the first N validation images of the config (default 50) of the teacher, of
-   the distiller's student (at initialisation, or from ``--checkpoint``, a checkpoint of this
-   config) and, with ``--student-checkpoint`` (a student trained alone, say), of that student;
-   a warning when the teacher scores under 0.01 (likely causes named) or does not beat that
-   student;
+2. COCO box mAP on the first N validation images of the config (default 50) of the teacher
+   (of each, for ``model.teachers``), of the distiller's student (at initialisation, or from
+   ``--checkpoint``, a checkpoint of this config) and, with ``--student-checkpoint`` (a student
+   trained alone, say), of that student; a warning naming the teacher's config key when it
+   scores under 0.01 (likely causes named), predicts another class count than the data set's,
+   or does not beat that student;
 3. each distill loss next to the detection losses over B training batches (default 3), with a
    warning and the config key when a term is over 10x or under 0.01x the detection total.
 

@@ -44,19 +44,24 @@ def pairing_table(model) -> Table:
     from mmkd.models.teacher import probe_features
     with model.student_taps.recording(require_all=False) as student_records:
         probe_features(model.student)
-    with model.teacher.taps.recording(require_all=False) as teacher_records:
-        probe_features(model.teacher.detector)
+    probes = []
+    for teacher in model.teachers:
+        with teacher.taps.recording(require_all=False) as teacher_records:
+            probe_features(teacher.detector)
+        probes.append(teacher_records)
     table = Table('Pairing', ['distiller', 'student reads', 'teacher reads', 'levels paired',
                               'connector parameters', 'the teacher runs'])
-    for index, distiller in enumerate(model.distillers):
+    for index, (distiller, read) in enumerate(zip(model.distillers, model.teachers_read)):
         levels = []
         for pair in getattr(distiller, 'pairs', []):
             student = student_records[distiller.student_taps['feats']][pair.student]
-            teacher = teacher_records[distiller.teacher_taps['feats']][pair.teacher]
+            teacher = probes[read[0]][distiller.teacher_taps['feats']][pair.teacher]
             levels.append(f'stride {pair.stride}: {student.shape[1]} -> {teacher.shape[1]} ch')
+        which = '' if len(model.teachers) == 1 else (
+            f'teacher {read[0]}: ' if len(read) == 1 else 'the mean of the teachers: ')
         table.rows.append([f'[{index}] {type(distiller).__name__}',
                            ', '.join(distiller.student_taps.values()),
-                           ', '.join(distiller.teacher_taps.values()),
+                           which + ', '.join(distiller.teacher_taps.values()),
                            '; '.join(levels) or '-', f'{_parameter_count(distiller):,}',
                            distiller.teacher_work])
     return table
@@ -116,18 +121,43 @@ def load_student(cfg, checkpoint: str) -> nn.Module:
     return student
 
 
+def _teacher_warnings(name: str, key: str, checkpoint: str, teacher_map: float,
+                      teacher_classes: Optional[int], classes: int) -> List[str]:
+    """What is wrong with teacher ``name`` (config key ``key``) on the data set, with causes."""
+    warnings = []
+    if teacher_classes is not None and teacher_classes != classes:
+        warnings.append(f'{name} predicts {teacher_classes} classes, the data set has '
+                        f'{classes}: its class scores do not mean the data set\'s classes '
+                        f'({key}.config)')
+    if not teacher_map >= TEACHER_MAP_FLOOR:
+        causes = [f'a class count other than the data set\'s: {name} predicts '
+                  f'{teacher_classes} classes, the data set has {classes}'
+                  if teacher_classes != classes else
+                  f'the class count matches ({classes})',
+                  f'a checkpoint of another model or data set ({key}.checkpoint={checkpoint})',
+                  'preprocessing other than the teacher was trained with (its '
+                  'data_preprocessor: mean, std, bgr_to_rgb)']
+        warnings.append(f'{name} scores {teacher_map:.3f} box mAP, under {TEACHER_MAP_FLOOR}: '
+                        'it has nothing to teach. Likely causes: ' + '; '.join(causes) + '.')
+    return warnings
+
+
 def teacher_table(cfg, model, num_images: int, student_checkpoint: Optional[str] = None) -> Table:
-    """COCO box mAP on the first ``num_images`` validation images of the config: the teacher,
+    """COCO box mAP on the first ``num_images`` validation images of the config: each teacher,
     the distiller's student (at initialisation, or as loaded) and, given
     ``student_checkpoint``, a trained student.
-    Warns when the teacher is under :data:`TEACHER_MAP_FLOOR` (with the likely causes) and when
-    it does not beat the trained student."""
+    Warns when a teacher is under :data:`TEACHER_MAP_FLOOR` (with the likely causes) or predicts
+    another class count than the data set's, and when it does not beat the trained student."""
     loader = subset_loader(cfg.val_dataloader, num_images)
-    scored = [('teacher', model.teacher.detector), ('student in the distiller', model)]
+    several = len(model.teachers) > 1
+    teachers = [(f'teacher {index}' if several else 'teacher', teacher)
+                for index, teacher in enumerate(model.teachers)]
+    scored = [(name, teacher.detector) for name, teacher in teachers]
+    scored.append(('student in the distiller', model))
     if student_checkpoint:
         scored.append((f'student from {student_checkpoint}', load_student(cfg, student_checkpoint)))
-    table = Table(f'The teacher on {len(loader.dataset)} validation images of the config',
-                  ['model', 'box mAP', 'mAP50', 'classes'])
+    table = Table(f'The teacher{"s" if several else ""} on {len(loader.dataset)} validation '
+                  'images of the config', ['model', 'box mAP', 'mAP50', 'classes'])
     results = {}
     classes = len(loader.dataset.metainfo['classes'])
     for name, detector in scored:
@@ -138,29 +168,16 @@ def teacher_table(cfg, model, num_images: int, student_checkpoint: Optional[str]
         table.rows.append([name, f'{results[name]:.3f}',
                            f'{metrics.get("coco/bbox_mAP_50", float("nan")):.3f}',
                            head_classes(getattr(detector, 'student', detector))])
-    teacher_map = results['teacher']
-    teacher_classes = head_classes(model.teacher.detector)
-    if teacher_classes is not None and teacher_classes != classes:
-        table.warnings.append(f'the teacher predicts {teacher_classes} classes, the data set '
-                              f'has {classes}: its class scores do not mean the data set\'s '
-                              'classes (model.teacher.config)')
-    if not teacher_map >= TEACHER_MAP_FLOOR:
-        causes = [f'a class count other than the data set\'s: the teacher predicts '
-                  f'{teacher_classes} classes, the data set has {classes}'
-                  if teacher_classes != classes else
-                  f'the class count matches ({classes})',
-                  f'a checkpoint of another model or data set (model.teacher.checkpoint='
-                  f'{cfg.model.teacher.checkpoint})',
-                  'preprocessing other than the teacher was trained with (its '
-                  'data_preprocessor: mean, std, bgr_to_rgb)']
-        table.warnings.append(f'the teacher scores {teacher_map:.3f} box mAP, under '
-                              f'{TEACHER_MAP_FLOOR}: it has nothing to teach. Likely causes: '
-                              + '; '.join(causes) + '.')
-    if student_checkpoint and not teacher_map > results[scored[-1][0]]:
-        table.warnings.append(
-            f'the teacher ({teacher_map:.3f}) does not beat the trained student '
-            f'({results[scored[-1][0]]:.3f}): distilling from it is likely to make the student '
-            'worse. Train the teacher longer or take a stronger one.')
+    for index, (name, teacher) in enumerate(teachers):
+        key = f'model.teachers[{index}]' if several else 'model.teacher'
+        checkpoint = (cfg.model.teachers[index] if several else cfg.model.teacher).checkpoint
+        table.warnings += _teacher_warnings(f'the {name}', key, checkpoint, results[name],
+                                            head_classes(teacher.detector), classes)
+        if student_checkpoint and not results[name] > results[scored[-1][0]]:
+            table.warnings.append(
+                f'the {name} ({results[name]:.3f}) does not beat the trained student '
+                f'({results[scored[-1][0]]:.3f}): distilling from it is likely to make the '
+                'student worse. Train the teacher longer or take a stronger one.')
     return table
 
 

@@ -64,14 +64,15 @@ def _cell(values: Sequence[float]) -> str:
     return f'{mean:.3f} ± {sd:.3f}' if len(values) > 1 else f'{mean:.3f}'
 
 
-def results_table(rows: Rows) -> str:
-    """Markdown table; ``rows[0]`` is the teacher, ``rows[1]`` the student alone, the rest KD.
+def results_table(rows: Rows, teachers: int = 1) -> str:
+    """Markdown table; the first ``teachers`` rows are teachers (the gap is the first one's),
+    the next the student alone, the rest KD.
 
     Delta is the KD mean minus the student mean in box mAP; it is marked *within seed spread*
     when it is no larger than the two standard deviations added (one seed: no spread known).
     A metric a run lacks (no detections at all) counts as 0.
     """
-    (_, teacher), (_, student) = rows[0], rows[1]
+    (_, teacher), (_, student) = rows[0], rows[teachers]
     columns = [(title, key) for title, key in COLUMNS
                if any(key in run for _, runs in rows for run in runs)]
     lines = ['| model | seeds | ' + ' | '.join(title for title, _ in columns)
@@ -81,7 +82,7 @@ def results_table(rows: Rows) -> str:
     for index, (label, runs) in enumerate(rows):
         values = ' | '.join(_cell([r.get(key, 0.0) for r in runs]) for _, key in columns)
         delta = gap = ''
-        if index >= 2:
+        if index > teachers:
             kd_box = mean_sd(r[BOX] for r in runs)
             delta = f'{kd_box[0] - student_box[0]:+.3f}'
             if len(runs) > 1 and abs(kd_box[0] - student_box[0]) <= kd_box[1] + student_box[1]:

@@ -51,7 +51,8 @@ class MutualDetector(BaseDetector):
 
     A distiller here gets a :class:`Peer` where it would get the frozen teacher: those that run
     a teacher head on the teacher's own maps (``DenseLogitKD``, the feature distillers) work;
-    those that need a teacher head on the student's RoIs are not meant for peers.
+    those that need a teacher head on the student's RoIs are not meant for peers, and one that
+    rescales the student's own losses (``RPNKD``, ``RoIHeadKD``: ``mu``) is refused at build.
 
     Args:
         peers (list[dict]): two or more mmdet detector configs (or config paths), the same or
@@ -89,6 +90,11 @@ class MutualDetector(BaseDetector):
                 with _errors_name(f'model.distillers[{index}]'), \
                         DefaultScope.overwrite_default_scope('mmkd'):
                     distiller = build_distiller(cfg)
+                    if distiller.student_loss_scales:
+                        raise ValueError(
+                            f'{type(distiller).__name__} rescales the student\'s own losses '
+                            f'({", ".join(distiller.student_loss_scales)}), which a peer\'s are '
+                            f'not: use it in an mmkd.DistillDetector with a fixed teacher')
                     self.taps[learner].add(distiller.student_taps.values())
                     self.taps[teacher].add(distiller.teacher_taps.values())
                 built.append(distiller)
