@@ -11,7 +11,7 @@ both report sets with the smallest seed spread), ``reviewkd``, ``hint``, ``cwd``
 output KD), the classic ``at``, ``fsp``, ``rkd``, ``sp``, and the schemes ``two_teachers`` (PKD
 from the mean of two teachers: the teacher trained again with seed 1 in ``teacher_seed1``),
 ``ta_chain`` (teacher -> assistant w16 -> student, PKD at each step, one ``tools/chain.py`` run)
-and ``born_again`` (two generations of the teacher's architecture, a row each).
+and ``born_again`` (two generations of the teacher's architecture), a row per stage.
 ``shapes_retinanet``: the Faster R-CNN shapes teacher distilled into a RetinaNet student (a
 two-stage teacher for a one-stage student, levels paired by stride), method ``reviewkd``; and
 ``dml``, two such students trained together by deep mutual learning (no teacher).
@@ -103,7 +103,9 @@ TASKS = {
                                          'student + PKD from two teachers (mean)', teachers=2),
                      ta_chain=Method(('ta_chain/pkd_teacher_to_assistant_shapes.py',
                                       'ta_chain/pkd_assistant_to_student_shapes.py'),
-                                     'student + PKD from an assistant (w16, PKD from the teacher)'),
+                                     'student + PKD from the assistant',
+                                     stage_labels=('assistant (Faster R-CNN R18 w16, FPN 48) + '
+                                                   'PKD from the teacher',)),
                      born_again=Method(('born_again_frcnn.py', 'born_again_frcnn.py'),
                                        'born-again generation 2 (teacher size)',
                                        stage_labels=('born-again generation 1 (teacher size)',))),
