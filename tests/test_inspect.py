@@ -63,14 +63,18 @@ def test_each_of_several_teachers_is_scored_and_flagged_by_its_key(tmp_path, tea
     checkpoint = save_fresh_checkpoint(str(tmp_path / 'teacher_3_classes.py'),
                                        str(tmp_path / 't3.pth'))
     out = tmp_path / 'inspect'
-    run_tool('tools/inspect_distill.py', osp.join(CONFIGS, 'pkd_two_teachers_frcnn.py'),
+    run_tool('tools/inspect_distill.py', osp.join(CONFIGS, 'pkd_each_teacher_frcnn.py'),
              '--val-images', '4', '--batches', '1', '--out', str(out), '--pictures', '0',
              '--cfg-options', *tiny_data_options(tmp_path / 'data'),
              f'model.teachers.0.checkpoint={teacher_checkpoint}',
              f'model.teachers.1.config={tmp_path}/teacher_3_classes.py',
              f'model.teachers.1.checkpoint={checkpoint}')
     report = (out / 'inspect.md').read_text()
-    assert '| [0] PKD | neck | the mean of the teachers: neck | stride 4: 32 -> 64 ch;' in report
+    assert '| [0] PKD | neck | teacher 0: neck | stride 4: 32 -> 64 ch;' in report
+    assert '| [1] PKD | neck | teacher 1: neck | stride 4: 32 -> 64 ch;' in report
+    # each teacher's loss is owned by its distiller, not counted with the detection losses
+    assert '| teacher0.loss_pkd | model.distillers.0 (PKD) |' in report
+    assert '| teacher1.loss_pkd | model.distillers.1 (PKD) |' in report
     assert '| teacher 0 | 0.000 | 0.000 | 8 |' in report
     assert '| teacher 1 | 0.000 | 0.000 | 3 |' in report
     assert ('**WARNING** the teacher 1 predicts 3 classes, the data set has 8: its class '

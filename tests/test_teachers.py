@@ -9,6 +9,7 @@ from mmengine.config import Config
 
 from conftest import (CONFIGS, STUDENT_CONFIG, TEACHER_CONFIG, model_config,
                       save_fresh_checkpoint)
+from mmkd.apis.inspect import pairing_table
 from mmkd.models import DistillDetector
 from mmkd.registry import MODELS
 from mmkd.models.distillers import DenseLogitKD
@@ -61,8 +62,35 @@ def test_an_index_reads_that_teacher_as_a_single_teacher_model_does(two_teachers
                             distillers=[CWD, PKD])
     alone.load_state_dict(pair.state_dict())
     with torch.no_grad():
-        assert pair.loss(inputs, samples)['loss_pkd'].item() == pytest.approx(
+        assert pair.loss(inputs, samples)['teacher1.loss_pkd'].item() == pytest.approx(
             alone.loss(inputs, samples)['loss_pkd'].item(), rel=1e-6)
+
+
+def test_a_distiller_per_teacher_logs_each_under_its_teacher(two_teachers):
+    """configs/pkd_each_teacher_frcnn.py: PKD from teacher 0 and from teacher 1, each the loss
+    a model with that teacher alone gives, at half the weight; the mean is not named."""
+    cfg = Config.fromfile(osp.join(CONFIGS, 'pkd_each_teacher_frcnn.py')).model
+    for teacher, fresh in zip(cfg.teachers, two_teachers):
+        teacher.checkpoint = fresh['checkpoint']
+    model = MODELS.build(cfg)
+    inputs, samples = fake_batch(size=128)
+    with torch.no_grad():
+        losses = model.loss(inputs, samples)
+        for index, teacher in enumerate(two_teachers):
+            alone = DistillDetector(student=model_config(STUDENT_CONFIG), teacher=teacher,
+                                    distillers=[dict(PKD, loss_weight=3.0)])
+            state = {key.replace(f'distillers.{index}.', 'distillers.0.'): value
+                     for key, value in model.state_dict().items()
+                     if not key.startswith('distillers.') or
+                     key.startswith(f'distillers.{index}.')}
+            alone.load_state_dict(state)
+            assert losses[f'teacher{index}.loss_pkd'].item() == pytest.approx(
+                alone.loss(inputs, samples)['loss_pkd'].item(), rel=1e-6)
+    assert losses['teacher0.loss_pkd'].item() != pytest.approx(losses['teacher1.loss_pkd'].item())
+    assert 'loss_pkd' not in losses
+    mean = build(two_teachers, dict(PKD, read_teacher='mean'))
+    assert 'loss_pkd' in mean.loss(inputs, samples)
+    assert pairing_table(mean).rows[0][2] == 'the mean of the teachers: neck'
 
 
 @pytest.mark.parametrize('sigmoid', [True, False])

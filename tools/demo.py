@@ -10,6 +10,7 @@ both report sets with the smallest seed spread), ``reviewkd``, ``hint``, ``cwd``
 ``fgd``, the combinations ``pkd_reviewkd`` and ``pkd_outputs`` (PKD with the RPN and RoI-head
 output KD), the classic ``at``, ``fsp``, ``rkd``, ``sp``, and the schemes ``two_teachers`` (PKD
 from the mean of two teachers: the teacher trained again with seed 1 in ``teacher_seed1``),
+``each_teacher`` (PKD from each of the two, a loss per teacher),
 ``ta_chain`` (teacher -> assistant w16 -> student, PKD at each step, one ``tools/chain.py`` run)
 and ``born_again`` (two generations of the teacher's architecture), a row per stage.
 ``shapes_retinanet``: the Faster R-CNN shapes teacher distilled into a RetinaNet student (a
@@ -101,6 +102,8 @@ TASKS = {
                      sp=('sp_frcnn.py', 'student + SP (objects)'),
                      two_teachers=Method('pkd_two_teachers_frcnn.py',
                                          'student + PKD from two teachers (mean)', teachers=2),
+                     each_teacher=Method('pkd_each_teacher_frcnn.py',
+                                         'student + PKD from each of two teachers', teachers=2),
                      ta_chain=Method(('ta_chain/pkd_teacher_to_assistant_shapes.py',
                                       'ta_chain/pkd_assistant_to_student_shapes.py'),
                                      'student + PKD from the assistant',

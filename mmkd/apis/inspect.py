@@ -202,7 +202,7 @@ def loss_scale_table(cfg, model, batches: int = 3) -> Table:
             step = model.distill_step(data['inputs'], data['data_samples'])
             for index, distiller in enumerate(model.distillers):
                 for name in distiller(step.student_records[index], step.teacher_records[index]):
-                    owner[name] = index
+                    owner[model.loss_prefixes[index] + name] = index
             for name, value in step.losses.items():
                 if 'loss' in name:
                     totals[name] = totals.get(name, 0.0) + _sum(value) / batches

@@ -69,7 +69,9 @@ class DistillDetector(BaseDetector):
         distillers (list[dict]): configs of :class:`BaseDistiller` subclasses. With several
             teachers each may add ``read_teacher``: the index of the one it reads (default 0),
             or ``'mean'``: all of them, merged by the distiller's ``merge_teachers`` (feature
-            maps averaged; DenseLogitKD averages probabilities).
+            maps averaged; DenseLogitKD averages probabilities). The losses of one that reads
+            one teacher of several are named after it (``teacher1.loss_pkd``), so that a
+            distiller of one kind can learn from each teacher in turn.
         data_preprocessor (dict, optional): default: the student's.
         nonfinite_loss (str): what a NaN/inf loss does: ``'stop'`` (default) raises
             ``FloatingPointError`` naming the losses and the iteration; ``'skip'`` logs the same
@@ -137,6 +139,9 @@ class DistillDetector(BaseDetector):
                     self._frozen[teacher].taps.add(distiller.teacher_taps.values())
             self.distillers.append(distiller)
             self.teachers_read.append(read)
+        # with several teachers, what a distiller learns from one of them is named after it
+        self.loss_prefixes = [f'teacher{read[0]}.' if len(self._frozen) > 1 and len(read) == 1
+                              else '' for read in self.teachers_read]
         unread = sorted(set(range(len(self._frozen))) - {t for r in self.teachers_read for t in r})
         if unread:
             raise ValueError(f'model.teachers{unread} are read by no distiller: set a '
@@ -256,13 +261,15 @@ class DistillDetector(BaseDetector):
     def distill_losses(self, student_records: List[dict],
                        teacher_records: List[dict]) -> Dict[str, torch.Tensor]:
         """Every distiller's named losses (weighted), in fp32 whatever the step's autocast;
-        two distillers returning one name is an error."""
+        two distillers returning one name is an error. With several teachers, a distiller
+        that reads one of them names its losses after it (``teacher<i>.``)."""
         losses = {}
         device_type = next(self.student.parameters()).device.type
         with torch.autocast(device_type, enabled=False):
-            for distiller, student, teacher in zip(self.distillers, student_records,
-                                                   teacher_records):
-                distilled = distiller(student, teacher)
+            for distiller, prefix, student, teacher in zip(self.distillers, self.loss_prefixes,
+                                                           student_records, teacher_records):
+                distilled = {prefix + name: value
+                             for name, value in distiller(student, teacher).items()}
                 clash = set(distilled) & set(losses)
                 if clash:
                     raise KeyError(f'{type(distiller).__name__} returns losses {sorted(clash)} '
