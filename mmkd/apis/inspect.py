@@ -168,9 +168,10 @@ def teacher_table(cfg, model, num_images: int, student_checkpoint: Optional[str]
         table.rows.append([name, f'{results[name]:.3f}',
                            f'{metrics.get("coco/bbox_mAP_50", float("nan")):.3f}',
                            head_classes(getattr(detector, 'student', detector))])
+    listed = cfg.model.get('teachers')         # model.teachers, even of one, else model.teacher
     for index, (name, teacher) in enumerate(teachers):
-        key = f'model.teachers[{index}]' if several else 'model.teacher'
-        checkpoint = (cfg.model.teachers[index] if several else cfg.model.teacher).checkpoint
+        key = f'model.teachers[{index}]' if listed else 'model.teacher'
+        checkpoint = (listed[index] if listed else cfg.model.teacher).checkpoint
         table.warnings += _teacher_warnings(f'the {name}', key, checkpoint, results[name],
                                             head_classes(teacher.detector), classes)
         if student_checkpoint and not results[name] > results[scored[-1][0]]:
