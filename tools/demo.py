@@ -420,7 +420,7 @@ def run_task(name, args, slots, several=False):
     result = results_table(rows, teachers=len(teachers))
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
         f.write(result + '\n')
-    plot_map(rows, osp.join(work_dir, 'map_by_model.png'))
+    plot_map(rows, osp.join(work_dir, 'map_by_model.png'), teachers=len(teachers))
     plot_losses(curves, osp.join(work_dir, 'loss_curves.png'))
     return (f'\nCOCO mAP on the {name} val set ({args.student_epochs} student epochs, '
             f'{teacher_epochs} teacher epochs, seeds {args.seeds}):\n{result}\n'

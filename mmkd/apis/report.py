@@ -8,6 +8,7 @@ import json
 import math
 import os.path as osp
 import statistics
+import textwrap
 from typing import Dict, List, Sequence, Tuple
 
 COLUMNS = [('box mAP', 'coco/bbox_mAP'), ('mAP50', 'coco/bbox_mAP_50'),
@@ -97,18 +98,18 @@ def results_table(rows: Rows, teachers: int = 1) -> str:
     return '\n'.join(lines)
 
 
-def plot_map(rows: Rows, path: str) -> None:
-    """Bar per model: mean box mAP over seeds, error bar one standard deviation."""
+def plot_map(rows: Rows, path: str, teachers: int = 1) -> None:
+    """Bar per model: mean box mAP over seeds, error bar one standard deviation; the first
+    ``teachers`` rows grey, the student alone blue, the rest orange (as :func:`results_table`)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     labels = [label for label, _ in rows]
     stats = [mean_sd(r[BOX] for r in runs) for _, runs in rows]
-    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(rows), 4))
+    fig, ax = plt.subplots(figsize=(1.6 + 1.8 * len(rows), 4))
     ax.bar(range(len(rows)), [m for m, _ in stats], yerr=[sd for _, sd in stats], capsize=6,
-           color=['#888888', '#4c72b0'] + ['#dd8452'] * (len(rows) - 2))
-    ax.set_xticks(range(len(rows)), [label.replace(' (', '\n(') for label in labels],
-                  fontsize=7)
+           color=['#888888'] * teachers + ['#4c72b0'] + ['#dd8452'] * (len(rows) - teachers - 1))
+    ax.set_xticks(range(len(rows)), [textwrap.fill(label, 24) for label in labels], fontsize=7)
     ax.set_ylabel('COCO box mAP (val)')
     ax.set_title('box mAP per model, mean ± sd over seeds')
     fig.tight_layout()
