@@ -221,15 +221,9 @@ def train(name, configs, work_dir, epochs, options=(), train_images=None, report
     the same number of epochs)."""
     run_dir = osp.join(work_dir, name)
     record = osp.join(run_dir, 'demo_stage.json')
-    if report_only or reuse and finished(record, epochs):
-        minutes = None
-        if osp.isfile(record):
-            with open(record) as f:
-                minutes = json.load(f)['train_minutes']
-        if reuse and not report_only:
-            print(f'=== {osp.basename(work_dir.rstrip("/"))}/{name}: reusing the finished '
-                  f'run ===', flush=True)
-    else:
+    task = osp.basename(work_dir.rstrip('/'))
+    trained = not (report_only or reuse and finished(record, epochs))
+    if trained:
         tool = 'train.py' if len(configs) == 1 else 'chain.py'
         cmd = [sys.executable, osp.join(ROOT, 'tools', tool), *configs, '--work-dir', run_dir,
                '--cfg-options', f'train_cfg.max_epochs={epochs}',
@@ -237,18 +231,24 @@ def train(name, configs, work_dir, epochs, options=(), train_images=None, report
                f'param_scheduler.1.milestones=[{int(epochs * 0.75)}]', *options]
         if train_images:
             cmd.append(f'train_dataloader.dataset.indices={train_images}')
-        task = osp.basename(work_dir.rstrip('/'))
         shown = ' -> '.join(osp.relpath(config, ROOT) for config in configs)
         minutes = (slots or TrainingSlots()).run(f'{task}/{name}: {shown}, {epochs} epochs', cmd,
                                                  run_dir)
         with open(record, 'w') as f:
             json.dump(dict(train_minutes=minutes, epochs=epochs), f)
-        if slots and slots.jobs > 1:
-            print(f'--- {task}/{name}: done in {minutes} min, bbox_mAP '
-                  f'{final_metrics(stage_dirs(work_dir, name, configs)[-1]).get("coco/bbox_mAP")}',
-                  flush=True)
-    return [dict(final_metrics(stage_dir), train_minutes=minutes)
-            for stage_dir in stage_dirs(work_dir, name, configs)]
+    else:
+        minutes = None
+        if osp.isfile(record):
+            with open(record) as f:
+                minutes = json.load(f)['train_minutes']
+        if reuse and not report_only:
+            print(f'=== {task}/{name}: reusing the finished run ===', flush=True)
+    metrics = [dict(final_metrics(stage_dir), train_minutes=minutes)
+               for stage_dir in stage_dirs(work_dir, name, configs)]
+    if trained and slots and slots.jobs > 1:
+        print(f'--- {task}/{name}: done in {minutes} min, bbox_mAP '
+              f'{metrics[-1].get("coco/bbox_mAP")}', flush=True)
+    return metrics
 
 
 def teacher_stage(config, work_dir, epochs, train_images=None, options=(), report_only=False,
