@@ -104,3 +104,46 @@ def test_gfl_config_distils_every_prior_of_the_quality_scores(tmp_path):
     assert losses['loss_logit_kd'].item() == pytest.approx(expected, rel=1e-4)
     losses['loss_logit_kd'].backward()
     assert model.student.bbox_head.gfl_cls.weight.grad.abs().sum() > 0
+
+
+def test_two_teacher_face_config_learns_the_mean_of_the_teachers_probabilities(tmp_path):
+    """MEAL V2 on the face pair: the target of each anchor is the two teachers' face
+    probabilities averaged, softened by T 2, against the student's; the binary KL written out
+    here, from each teacher and the student run on their own."""
+    cfg = Config.fromfile(osp.join(CONFIGS, 'logitkd_two_teachers_retinanet_face.py')).model
+    assert cfg.teacher is None and len(cfg.teachers) == 2
+    for seed, teacher in enumerate(cfg.teachers):
+        torch.manual_seed(seed)
+        teacher.checkpoint = save_fresh_checkpoint(FACE_TEACHER, str(tmp_path / f't{seed}.pth'))
+    model = MODELS.build(cfg)
+    assert model.teachers_read == [[0, 1]]
+    torch.manual_seed(2)
+    with torch.no_grad():          # teachers that disagree, each confident somewhere
+        for teacher in model.teachers:
+            teacher.detector.bbox_head.retina_cls.weight.normal_(0, 1.0)
+            teacher.detector.bbox_head.retina_cls.bias.normal_(0, 3.0)
+    inputs, samples = fake_batch(size=128)
+    for sample in samples:
+        sample.gt_instances.labels.zero_()
+    loss = model.loss(inputs, samples)['loss_logit_kd'].item()
+
+    def face_logits(detector):
+        with torch.no_grad():
+            maps = detector.bbox_head(detector.extract_feat(inputs))[0]
+        return np.concatenate([m.double().numpy().reshape(-1) for m in maps])
+
+    student = face_logits(model.student)
+    first, second = (face_logits(teacher.detector) for teacher in model.teachers)
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))
+    mean_probability = (sigmoid(first) + sigmoid(second)) / 2
+    temperature = 2.0
+
+    def kl_to(teacher_logits):
+        q, p = sigmoid(teacher_logits / temperature), sigmoid(student / temperature)
+        return (temperature ** 2 * (q * np.log(q / p)
+                                    + (1 - q) * np.log((1 - q) / (1 - p)))).mean()
+
+    expected = kl_to(np.log(mean_probability / (1 - mean_probability)))
+    assert loss == pytest.approx(expected, rel=1e-4)
+    for other in (kl_to((first + second) / 2), kl_to(first)):   # what a wrong merge gives
+        assert abs(other - expected) > 0.01 * expected

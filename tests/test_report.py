@@ -82,6 +82,26 @@ def test_demo_report_rows_for_two_teachers_and_each_born_again_generation(tmp_pa
     assert table[7].startswith('| born-again generation 2 (teacher size) | 1 | 0.480 |')
 
 
+def test_methods_all_reports_every_method_of_the_task(tmp_path):
+    work = tmp_path / 'demo'
+    for name, box_map in (('teacher', 0.50), ('teacher_seed1', 0.46), ('student_seed0', 0.30),
+                          ('student_clskd_seed0', 0.40), ('student_logitkd_seed0', 0.38),
+                          ('student_two_teachers_seed0', 0.36)):
+        fake_run(work / name, box_map, minutes=1.0)
+    for name in ('teacher', 'teacher_seed1'):
+        (work / name / 'epoch_12.pth').write_bytes(b'')
+    run_tool('tools/demo.py', '--task', 'faces', '--methods', 'all', '--seeds', '0',
+             '--report-only', '--work-dir', str(work))
+    rows = [line.split(' | ')[:3] for line in (work / 'results.md').read_text().splitlines()[2:]]
+    assert [(label.lstrip('| '), box_map) for label, _, box_map in rows] == [
+        ('teacher (RetinaNet R18 w32, FPN 64)', '0.500'),
+        ('teacher (RetinaNet R18 w32, FPN 64), seed 1', '0.460'),
+        ('student (RetinaNet R18 w8, FPN 32)', '0.300'),
+        ('student + ClsMapKD (seed mining)', '0.400'),
+        ('student + logit KD (T 2)', '0.380'),
+        ('student + logit KD from two teachers (mean)', '0.360')]
+
+
 def load_demo():
     spec = importlib.util.spec_from_file_location('demo', os.path.join(ROOT, 'tools', 'demo.py'))
     demo = importlib.util.module_from_spec(spec)

@@ -18,21 +18,23 @@ two-stage teacher for a one-stage student, levels paired by stride), method ``re
 ``dml``, two such students trained together by deep mutual learning (no teacher).
 ``shapes_gfl``: GFL (a distribution box head) on the shapes set, methods ``ld``, ``crosskd``
 (both by default) and ``logitkd`` (logit KD on the dense classification branch).
-``faces``: RetinaNet on the face set, methods ``clskd`` (default), ``logitkd``.
+``faces``: RetinaNet on the face set, methods ``clskd`` (default), ``logitkd`` and
+``two_teachers`` (logit KD from the mean of two teachers' probabilities, MEAL V2).
 ``masks``: Mask R-CNN on the shapes set (box and mask mAP), methods ``reviewkd``,
 ``reviewkd_maskkd`` (both by default).
 ``bccd``: Faster R-CNN on ImageNet-pretrained MobileNetV2 on the real BCCD set (a Pascal VOC
 root: ``--data-root``, else ``bccd/`` in ``$MMKD_DATA_ROOT``, default ``../shared/data``; BCCD
 comes from https://github.com/Shenggan/BCCD_Dataset, MIT licence), methods ``pkd``
-(default), ``reviewkd``, ``hint``, ``cwd``, ``mgd``, ``fgd``, ``pkd_reviewkd``, ``pkd_outputs``; the
-teacher trains 16 epochs by default.
+(default), ``reviewkd``, ``hint``, ``cwd``, ``cwd_w1`` (CWD at weight 1), ``mgd``, ``fgd``,
+``pkd_reviewkd``, ``pkd_outputs``; the teacher trains 16 epochs by default.
 
 Each stage runs ``tools/train.py`` as a user would (its log lines, with ETA, stream through);
 the demo set is generated on first use. One teacher (seed 0) serves every student run (and a
 second, seed 1, the two-teacher scheme); a teacher already trained in ``WORK_DIR/teacher`` for the
 same number of epochs is reused. The student alone and each method run once per seed
 (``randomness.seed``); ``--reuse`` keeps those already finished in the work dir, so a method added
-later joins the same table. All runs validate with COCO mAP at the end; ``WORK_DIR`` gets
+later joins the same table; ``--methods all`` runs (or, with ``--report-only``, reports) every
+method of each task. All runs validate with COCO mAP at the end; ``WORK_DIR`` gets
 ``results.md`` (mean ± sd over seeds, delta and gap recovered), ``map_by_model.png`` and
 ``loss_curves.png``. ``--quick``: 1 epoch on 16 images, a smoke run.
 
@@ -132,7 +134,10 @@ TASKS = {
         teacher=('retinanet_r18w32_teacher_faces.py', 'teacher (RetinaNet R18 w32, FPN 64)'),
         student=('retinanet_r18w8_student_faces.py', 'student (RetinaNet R18 w8, FPN 32)'),
         methods=dict(clskd=('clskd_retinanet_face.py', 'student + ClsMapKD (seed mining)'),
-                     logitkd=('logitkd_retinanet_face.py', 'student + logit KD (T 2)')),
+                     logitkd=('logitkd_retinanet_face.py', 'student + logit KD (T 2)'),
+                     two_teachers=Method('logitkd_two_teachers_retinanet_face.py',
+                                         'student + logit KD from two teachers (mean)',
+                                         teachers=2)),
         default_methods=['clskd']),
     'masks': dict(
         teacher=('maskrcnn_r18w32_teacher_shapes.py', 'teacher (Mask R-CNN R18 w32, FPN 64)'),
@@ -147,6 +152,7 @@ TASKS = {
         methods=dict(reviewkd=('reviewkd_frcnn_mv2_bccd.py', 'student + ReviewKD'),
                      hint=('hint_frcnn_mv2_bccd.py', 'student + hint KD (Chen et al.)'),
                      cwd=('cwd_frcnn_mv2_bccd.py', 'student + CWD'),
+                     cwd_w1=('cwd_w1_frcnn_mv2_bccd.py', 'student + CWD (weight 1)'),
                      pkd=('pkd_frcnn_mv2_bccd.py', 'student + PKD'),
                      mgd=('mgd_frcnn_mv2_bccd.py', 'student + MGD'),
                      fgd=('fgd_frcnn_mv2_bccd.py', 'student + FGD'),
@@ -301,7 +307,7 @@ def main():
                         help='one or more tasks, run one after the other (default: shapes)')
     parser.add_argument('--methods', nargs='+',
                         help='distillation runs to compare with the student alone, each run on '
-                        'the tasks that have it; default: '
+                        'the tasks that have it, or "all" (every method of each task); default: '
                         + '; '.join(f'{t}: {" ".join(c["default_methods"])}'
                                     for t, c in TASKS.items()))
     parser.add_argument('--seeds', type=int, nargs='+', default=[0],
@@ -331,7 +337,7 @@ def main():
     parser.add_argument('--report-only', action='store_true',
                         help='rebuild results.md and the plots from the runs in the work dir')
     args = parser.parse_args()
-    if args.methods:
+    if args.methods and args.methods != ['all']:
         offered = set().union(*(TASKS[t]['methods'] for t in args.task))
         if set(args.methods) - offered:
             parser.error(f'--methods {sorted(set(args.methods) - offered)}: task(s) '
@@ -371,11 +377,20 @@ def check_voc_root(name, data_root=None):
         raise SystemExit(f'--task {name}: {message}')
 
 
+def task_methods(name, requested=None):
+    """The methods of task ``name`` that ``--methods`` asks for: those it offers of
+    ``requested``, every one for ``['all']``, its default ones for none."""
+    task = TASKS[name]
+    if requested == ['all']:
+        return list(task['methods'])
+    return [m for m in requested or task['default_methods'] if m in task['methods']]
+
+
 def run_task(name, args, slots, several=False):
     """Teacher, student and the methods of task ``name`` in ``slots``; writes
     WORK_DIR/results.md and the plots, returns the summary to print."""
     task = TASKS[name]
-    methods = [m for m in args.methods or task['default_methods'] if m in task['methods']]
+    methods = task_methods(name, args.methods)
     teacher_epochs = args.teacher_epochs or task.get('teacher_epochs', 12)
     work_dir = osp.join(ROOT, 'work_dirs', f'demo_{name}' + ('_quick' if args.quick else ''))
     if args.work_dir:
