@@ -38,8 +38,13 @@ def save_fresh_checkpoint(config_file, path):
 
 @pytest.fixture(scope='session')
 def teacher_checkpoint(tmp_path_factory):
+    """The shapes teacher at initial weights, the same ones in every session (seed 0, the
+    generator of the tests left as it was): random weights that score nothing."""
     init_default_scope('mmdet')
-    return save_fresh_checkpoint(TEACHER_CONFIG, str(tmp_path_factory.mktemp('teacher') / 't.pth'))
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return save_fresh_checkpoint(TEACHER_CONFIG,
+                                     str(tmp_path_factory.mktemp('teacher') / 't.pth'))
 
 
 @pytest.fixture(scope='session')

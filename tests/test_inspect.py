@@ -2,6 +2,7 @@
 the pictures, on the shapes configs with a random teacher."""
 import os.path as osp
 
+import mmcv
 import torch
 from mmengine.config import Config
 
@@ -36,6 +37,8 @@ def test_pairing_loss_scales_and_pictures(tmp_path):
     for name in ('levels_0_ReviewKD_0.png', 'levels_0_ReviewKD_1.png', 'detections_0.png',
                  'detections_1.png'):
         assert osp.getsize(out / name) > 1000, name
+    height, width = mmcv.imread(str(out / 'detections_0.png')).shape[:2]
+    assert width == 3 * height      # square images: ground truth, the teacher, the student
 
 
 def test_a_teacher_of_another_class_count_is_flagged_with_the_cause(tmp_path):
@@ -64,7 +67,7 @@ def test_each_of_several_teachers_is_scored_and_flagged_by_its_key(tmp_path, tea
                                        str(tmp_path / 't3.pth'))
     out = tmp_path / 'inspect'
     run_tool('tools/inspect_distill.py', osp.join(CONFIGS, 'pkd_each_teacher_frcnn.py'),
-             '--val-images', '4', '--batches', '1', '--out', str(out), '--pictures', '0',
+             '--val-images', '4', '--batches', '1', '--out', str(out), '--pictures', '1',
              '--cfg-options', *tiny_data_options(tmp_path / 'data'),
              f'model.teachers.0.checkpoint={teacher_checkpoint}',
              f'model.teachers.1.config={tmp_path}/teacher_3_classes.py',
@@ -81,6 +84,8 @@ def test_each_of_several_teachers_is_scored_and_flagged_by_its_key(tmp_path, tea
             "scores do not mean the data set's classes (model.teachers[1].config)") in report
     assert 'the teacher 0 predicts' not in report
     assert (f'(model.teachers[0].checkpoint={teacher_checkpoint})') in report
+    height, width = mmcv.imread(str(out / 'detections_0.png')).shape[:2]
+    assert width == 4 * height      # square images: ground truth, teachers 0 and 1, student
 
 
 def test_a_distill_weight_1000x_too_high_is_flagged_with_its_key(tmp_path, teacher_checkpoint):

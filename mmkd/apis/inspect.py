@@ -352,24 +352,29 @@ def draw_mining(model, cfg, out_dir: str, num_images: int = 2, records=None) -> 
 
 def draw_detections(model, cfg, out_dir: str, num_images: int = 2,
                     score_thr: float = 0.3) -> List[str]:
-    """Teacher and student detections side by side on the first ``num_images`` validation
-    images (mmdet's ``DetLocalVisualizer``, ground truth left). Returns the files written."""
+    """Each teacher's and the student's detections side by side on the first ``num_images``
+    validation images (mmdet's ``DetLocalVisualizer``; the ground truth on the leftmost panel,
+    the first teacher's; then ``teacher 1`` and on, where there are several; the student right).
+    Returns the files written."""
     from mmdet.visualization import DetLocalVisualizer
     import mmcv
     loader = subset_loader(cfg.val_dataloader, num_images)
     data = next(iter(loader))
     visualizer = DetLocalVisualizer(name=f'mmkd_inspect_{id(model)}')
     visualizer.dataset_meta = loader.dataset.metainfo
+    several = len(model.teachers) > 1
     with torch.no_grad():
-        predictions = {'teacher': model.teacher.detector.eval().test_step(data),
-                       'student': model.eval().test_step(data)}
+        predictions = {f'teacher {index}' if several else 'teacher':
+                       teacher.detector.eval().test_step(data)
+                       for index, teacher in enumerate(model.teachers)}
+        predictions['student'] = model.eval().test_step(data)
     written = []
     for image, sample in enumerate(data['data_samples']):
         picture = mmcv.imconvert(mmcv.imread(sample.img_path), 'bgr', 'rgb')
         panels = []
-        for name, outputs in predictions.items():   # boxes are in the original image's pixels
-            visualizer.add_datasample(name, picture, outputs[image], draw_gt=name == 'teacher',
-                                      pred_score_thr=score_thr)
+        for panel, (name, outputs) in enumerate(predictions.items()):   # boxes in the
+            visualizer.add_datasample(name, picture, outputs[image],      # original pixels
+                                      draw_gt=panel == 0, pred_score_thr=score_thr)
             panels.append(visualizer.get_image())
         path = osp.join(out_dir, f'detections_{image}.png')
         mmcv.imwrite(np.concatenate(panels, axis=1)[..., ::-1], path)
