@@ -3,6 +3,7 @@ import importlib.util
 import json
 import math
 import os
+import shutil
 import sys
 
 import pytest
@@ -100,6 +101,15 @@ def test_methods_all_reports_every_method_of_the_task(tmp_path):
         ('student + ClsMapKD (seed mining)', '0.400'),
         ('student + logit KD (T 2)', '0.380'),
         ('student + logit KD from two teachers (mean)', '0.360')]
+    # methods without finished runs are left out, and the teachers only they read
+    for name in ('student_two_teachers_seed0', 'teacher_seed1'):
+        shutil.rmtree(work / name)
+    log = run_tool('tools/demo.py', '--task', 'faces', '--methods', 'all', '--seeds', '0',
+                   '--report-only', '--work-dir', str(work))
+    assert 'no finished runs of two_teachers' in log
+    rows = [line.split(' | ')[0] for line in (work / 'results.md').read_text().splitlines()[2:]]
+    assert rows == ['| teacher (RetinaNet R18 w32, FPN 64)', '| student (RetinaNet R18 w8, FPN 32)',
+                    '| student + ClsMapKD (seed mining)', '| student + logit KD (T 2)']
 
 
 def load_demo():

@@ -401,6 +401,14 @@ def run_task(name, args, slots, several=False):
     (teacher_config, teacher_label), student = task['teacher'], Method(*task['student'],
                                                                        teachers=0)
     methods = {key: Method(*task['methods'][key]) for key in methods}
+    if args.report_only and args.methods == ['all']:
+        ran = {key: method for key, method in methods.items() if all(
+            finished(osp.join(work_dir, f'student_{key}_seed{seed}', 'demo_stage.json'),
+                     args.student_epochs) for seed in args.seeds)}
+        if set(methods) - set(ran):
+            print(f'--report-only --methods all: no finished runs of '
+                  f'{" ".join(sorted(set(methods) - set(ran)))} in {work_dir}, left out')
+        methods = ran
     teacher_seeds = range(max([1] + [method.teachers for method in methods.values()]))
 
     def student_runs(pool, stage, method, options=()):
