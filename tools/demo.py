@@ -211,6 +211,12 @@ def finished(record: str, epochs: int) -> bool:
         return json.load(f).get('epochs') == epochs
 
 
+def seed_run(stage, seed):
+    """The work-dir folder of one seed's run of ``stage`` (``student`` or
+    ``student_<method>``)."""
+    return f'{stage}_seed{seed}'
+
+
 def stage_dirs(work_dir, name, configs):
     """The run dir of each stage of run ``name``: ``WORK_DIR/NAME`` for one config, a chain's
     stage dirs inside it for several."""
@@ -403,7 +409,7 @@ def run_task(name, args, slots, several=False):
     methods = {key: Method(*task['methods'][key]) for key in methods}
     if args.report_only and args.methods == ['all']:
         ran = {key: method for key, method in methods.items() if all(
-            finished(osp.join(work_dir, f'student_{key}_seed{seed}', 'demo_stage.json'),
+            finished(osp.join(work_dir, seed_run(f'student_{key}', seed), 'demo_stage.json'),
                      args.student_epochs) for seed in args.seeds)}
         if set(methods) - set(ran):
             print(f'--report-only --methods all: no finished runs of '
@@ -413,7 +419,7 @@ def run_task(name, args, slots, several=False):
 
     def student_runs(pool, stage, method, options=()):
         configs = [osp.join(CONFIGS, config) for config in method.chain]
-        return [pool.submit(train, f'{stage}_seed{seed}', configs, work_dir, args.student_epochs,
+        return [pool.submit(train, seed_run(stage, seed), configs, work_dir, args.student_epochs,
                             common + list(options) + [f'randomness.seed={seed}'],
                             args.train_images, args.report_only, slots, args.reuse)
                 for seed in args.seeds]
@@ -437,7 +443,7 @@ def run_task(name, args, slots, several=False):
             labels = (*method.stage_labels, method.label)
             for index, label in enumerate(labels, start=len(method.chain) - len(labels)):
                 rows.append((label, [stages_metrics[index] for stages_metrics in per_seed]))
-                curves[label] = [loss_curve(stage_dirs(work_dir, f'{stage}_seed{seed}',
+                curves[label] = [loss_curve(stage_dirs(work_dir, seed_run(stage, seed),
                                                        method.chain)[index])
                                  for seed in args.seeds]
     result = results_table(rows, teachers=len(teachers))
