@@ -103,20 +103,24 @@ def test_ld_refuses_heads_that_do_not_pair_naming_the_setting():
         LD().setup({}, {}, WithHead(retina), WithHead(retina))
 
 
-def distilled_step(config, tmp_path):
-    """The losses of one step of a shapes GFL config, a random teacher saved for it."""
-    teacher = save_fresh_checkpoint(GFL_TEACHER, str(tmp_path / 'gfl_teacher.pth'))
+def distilled_step(config, tmp_path, teacher=GFL_TEACHER, num_classes=8):
+    """The losses of one step of a GFL config (the shapes pair's by default: 8 classes), a
+    random ``teacher`` saved for it."""
+    checkpoint = save_fresh_checkpoint(teacher, str(tmp_path / 'gfl_teacher.pth'))
     cfg = Config.fromfile(osp.join(CONFIGS, config)).model
-    cfg.teacher.checkpoint = teacher
+    cfg.teacher.checkpoint = checkpoint
     model = MODELS.build(cfg)
     inputs, samples = fake_batch(size=128)
     for sample in samples:
-        sample.gt_instances.labels %= 8      # the shapes set's 8 classes
+        sample.gt_instances.labels %= num_classes
     return model, model.loss(inputs, samples)
 
 
-def test_ld_config_trains_a_step(tmp_path):
-    model, losses = distilled_step('ld_gfl.py', tmp_path)
+@pytest.mark.parametrize('config, teacher, num_classes', [
+    ('ld_gfl.py', GFL_TEACHER, 8),
+    ('ld_gfl_mv2_bccd.py', osp.join(CONFIGS, 'gfl_mv2_teacher_bccd.py'), 3)])
+def test_ld_config_trains_a_step(tmp_path, config, teacher, num_classes):
+    model, losses = distilled_step(config, tmp_path, teacher, num_classes)
     assert losses['loss_ld'] > 0
     losses['loss_ld'].backward()
     assert model.student.bbox_head.gfl_reg.weight.grad.abs().sum() > 0
@@ -234,8 +238,12 @@ def test_head_with_hold_is_the_heads_own_forward():
     torch.testing.assert_close(head.scales[0](bbox_pred).float(), own_reg)
 
 
-def test_crosskd_config_trains_a_step_through_the_teachers_tail(tmp_path):
-    model, losses = distilled_step('crosskd_gfl.py', tmp_path)
+@pytest.mark.parametrize('config, teacher, num_classes', [
+    ('crosskd_gfl.py', GFL_TEACHER, 8),
+    ('crosskd_gfl_mv2_bccd.py', osp.join(CONFIGS, 'gfl_mv2_teacher_bccd.py'), 3)])
+def test_crosskd_config_trains_a_step_through_the_teachers_tail(tmp_path, config, teacher,
+                                                                num_classes):
+    model, losses = distilled_step(config, tmp_path, teacher, num_classes)
     kd = losses['loss_crosskd_cls'] + losses['loss_crosskd_reg']
     assert losses['loss_crosskd_cls'] > 0 and losses['loss_crosskd_reg'] > 0
     kd.backward()
@@ -244,3 +252,16 @@ def test_crosskd_config_trains_a_step_through_the_teachers_tail(tmp_path):
     assert head.cls_convs[1].conv.weight.grad is None               # the student's own tail
     assert all(p.grad is not None for p in model.distillers[0].connectors.parameters())
     assert not any('teacher' in name for name in model.state_dict())
+
+
+def test_crosskd_with_pkd_on_bccd_adds_pkd_on_every_fpn_level(tmp_path):
+    model, losses = distilled_step('crosskd_pkd_gfl_mv2_bccd.py', tmp_path,
+                                   osp.join(CONFIGS, 'gfl_mv2_teacher_bccd.py'), num_classes=3)
+    crosskd, pkd = model.distillers
+    assert isinstance(crosskd, CrossKD)
+    assert [p.stride for p in pkd.pairs] == [8, 16, 32, 64, 128]      # P3-P7
+    assert losses['loss_crosskd_cls'] > 0 and losses['loss_crosskd_reg'] > 0
+    losses['loss_pkd'].backward()
+    neck = model.student.neck
+    assert all(conv.conv.weight.grad.abs().sum() > 0 for conv in neck.fpn_convs)
+    assert model.student.bbox_head.cls_convs[0].conv.weight.grad is None   # PKD stops at the neck

@@ -156,3 +156,14 @@ def test_quick_demo_writes_table_and_plots(tmp_path):
     assert (tmp_path / 'demo' / 'student_seed0' / 'train.out').stat().st_mtime_ns == before
     assert (tmp_path / 'demo' / 'student_clskd_seed2' / 'train.out').stat().st_size > 0
     assert 'student + ClsMapKD (seed mining) | 3 |' in out
+
+
+def test_every_demo_task_names_configs_that_exist_and_offers_its_defaults():
+    demo = load_demo()
+    for name, task in demo.TASKS.items():
+        configs = [task['teacher'][0], task['student'][0]]
+        for method in task['methods'].values():
+            configs += demo.Method(*method).chain
+        missing = [c for c in configs if not os.path.isfile(os.path.join(ROOT, 'configs', c))]
+        assert not missing, (name, missing)
+        assert set(task['default_methods']) <= set(task['methods']), name

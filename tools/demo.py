@@ -1,6 +1,6 @@
 """The demo: teacher, student alone and distilled students on embedded data, one table.
 
-    python tools/demo.py [--task shapes|shapes_retinanet|shapes_gfl|faces|masks|bccd ...]
+    python tools/demo.py [--task shapes|shapes_retinanet|shapes_gfl|faces|masks|bccd|bccd_gfl ...]
                          [--methods ...] [--seeds 0 1 2] [--work-dir work_dirs/demo_TASK]
                          [--teacher-epochs N] [--student-epochs N] [--train-images N]
                          [--data-root DIR] [--quick] [--jobs N] [--reuse] [--report-only]
@@ -27,6 +27,9 @@ root: ``--data-root``, else ``bccd/`` in ``$MMKD_DATA_ROOT``, default ``../share
 comes from https://github.com/Shenggan/BCCD_Dataset, MIT licence), methods ``pkd``
 (default), ``reviewkd``, ``hint``, ``cwd``, ``cwd_w1`` (CWD at weight 1), ``mgd``, ``fgd``,
 ``pkd_reviewkd``, ``pkd_outputs``; the teacher trains 16 epochs by default.
+``bccd_gfl``: GFL on the same MobileNetV2 teacher and student sizes on BCCD, methods ``crosskd``
+(default), ``crosskd_pkd`` (CrossKD with PKD on the FPN) and ``ld``; the teacher trains 16
+epochs.
 
 Each stage runs ``tools/train.py`` as a user would (its log lines, with ETA, stream through);
 the demo set is generated on first use. One teacher (seed 0) serves every student run (and a
@@ -159,6 +162,13 @@ TASKS = {
                      pkd_reviewkd=('pkd_reviewkd_frcnn_mv2_bccd.py', 'student + PKD + ReviewKD'),
                      pkd_outputs=('pkd_outputs_frcnn_mv2_bccd.py', 'student + PKD + output KD')),
         default_methods=['pkd'], teacher_epochs=16, voc='bccd'),
+    'bccd_gfl': dict(
+        teacher=('gfl_mv2_teacher_bccd.py', 'teacher (GFL MV2, FPN 64)'),
+        student=('gfl_mv2_student_bccd.py', 'student (GFL MV2, FPN 32)'),
+        methods=dict(ld=('ld_gfl_mv2_bccd.py', 'student + LD'),
+                     crosskd=('crosskd_gfl_mv2_bccd.py', 'student + CrossKD'),
+                     crosskd_pkd=('crosskd_pkd_gfl_mv2_bccd.py', 'student + CrossKD + PKD')),
+        default_methods=['crosskd'], teacher_epochs=16, voc='bccd'),
 }
 
 
