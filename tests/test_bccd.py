@@ -1,5 +1,7 @@
 """Real data: the BCCD configs distil an ImageNet-pretrained MobileNetV2 student on BCCD, which
 they, the tools and the tests find in the data root ($MMKD_DATA_ROOT, default ../shared/data)."""
+import glob
+import json
 import os
 import os.path as osp
 import re
@@ -101,3 +103,55 @@ def test_demo_stops_on_a_missing_bccd_root_saying_where_bccd_comes_from(tmp_path
         assert proc.stderr.strip().splitlines()[-1] == \
             f'--task bccd: no BCCD blood-cell detection set {message}'
     assert not (tmp_path / 'demo').exists()       # stopped before any run
+
+
+def bccd_run_dir(run_dir, config, bccd, ann_dir, val_map):
+    """A finished BCCD run dir as tools/train.py leaves it (its config, a checkpoint at init,
+    ``last_checkpoint`` and a validation record of ``val_map``), scoring 4 test images."""
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    cfg.merge_from_dict({'test_dataloader.dataset.data_prefix.img': bccd + '/',
+                         'test_dataloader.dataset.ann_file': f'{ann_dir}/test.json',
+                         'test_dataloader.dataset.indices': 4,
+                         'test_evaluator.ann_file': f'{ann_dir}/test.json'})
+    log = run_dir / '20260101_000000' / 'vis_data'
+    log.mkdir(parents=True)
+    cfg.dump(str(run_dir / config))
+    checkpoint = save_fresh_checkpoint(str(run_dir / config), str(run_dir / 'epoch_12.pth'))
+    (run_dir / 'last_checkpoint').write_text(checkpoint)
+    log.joinpath('scalars.json').write_text(
+        json.dumps({'lr': 0.01, 'loss': 1.0, 'iter': 1}) + '\n'
+        + json.dumps({'coco/bbox_mAP': val_map, 'coco/bbox_mAP_50': val_map}) + '\n')
+    (run_dir / 'demo_stage.json').write_text(json.dumps({'train_minutes': 1.0, 'epochs': 12}))
+
+
+def test_demo_scores_each_run_on_the_test_split_once(tmp_path):
+    bccd = real_data('bccd')
+    work = tmp_path / 'demo'
+    bccd_run_dir(work / 'teacher', 'gfl_mv2_teacher_bccd.py', bccd, tmp_path, val_map=0.6)
+    bccd_run_dir(work / 'student_seed0', 'gfl_mv2_student_bccd.py', bccd, tmp_path, val_map=0.4)
+    command = ('tools/demo.py', '--task', 'bccd_gfl', '--methods', 'all', '--seeds', '0',
+               '--report-only', '--split', 'test', '--work-dir', str(work), '--teacher-epochs',
+               '12')
+    log = run_tool(*command)
+    assert 'COCO mAP on the bccd_gfl test set' in log
+    rows = {}
+    for line in (work / 'results_test.md').read_text().splitlines()[2:]:
+        label, _, box_map = line.strip('| ').split(' | ')[:3]
+        rows[label] = float(box_map.split(' ')[0])
+    for label, stage in (('teacher (GFL MV2, FPN 64)', 'teacher'),
+                         ('student (GFL MV2, FPN 32)', 'student_seed0')):
+        test_log = open(glob.glob(str(work / stage / 'test' / '*' / '*.log'))[0]).read()
+        assert f"'{tmp_path}/test.json'" in test_log     # its run's test split,
+        assert 'Epoch(test) [1/1]' in test_log            # 4 images (one batch of 8)
+        record = glob.glob(str(work / stage / 'test' / '*' / '*.json'))
+        assert rows[label] == round(json.load(open(record[0])).get('coco/bbox_mAP', 0.0), 3)
+        assert rows[label] not in (0.6, 0.4)              # not the validation record
+    assert (work / 'map_by_model_test.png').is_file() and not (work / 'results.md').exists()
+    assert 'test split' not in run_tool(*command)     # read back, not scored again
+
+
+def test_demo_refuses_the_test_split_for_a_generated_set():
+    proc = subprocess.run([sys.executable, 'tools/demo.py', '--task', 'shapes', '--split', 'test',
+                           '--report-only'], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert '--split test: only the Pascal VOC tasks (bccd, bccd_gfl) have a test split' in proc.stderr

@@ -4,6 +4,7 @@
                          [--methods ...] [--seeds 0 1 2] [--work-dir work_dirs/demo_TASK]
                          [--teacher-epochs N] [--student-epochs N] [--train-images N]
                          [--data-root DIR] [--quick] [--jobs N] [--reuse] [--report-only]
+                         [--split val|test]
 
 ``shapes`` (default): Faster R-CNN on the shapes set, methods ``pkd`` (default: its gain held on
 both report sets with the smallest seed spread), ``reviewkd``, ``hint``, ``cwd``, ``mgd``,
@@ -39,7 +40,10 @@ same number of epochs is reused. The student alone and each method run once per 
 later joins the same table; ``--methods all`` runs (or, with ``--report-only``, reports) every
 method of each task. All runs validate with COCO mAP at the end; ``WORK_DIR`` gets
 ``results.md`` (mean ± sd over seeds, delta and gap recovered), ``map_by_model.png`` and
-``loss_curves.png``. ``--quick``: 1 epoch on 16 images, a smoke run.
+``loss_curves.png``. ``--quick``: 1 epoch on 16 images, a smoke run. ``--split test`` (the
+BCCD tasks) scores each finished run's last checkpoint on the held-out test split as well, by
+``tools/test.py`` once per run (kept in ``STAGE_DIR/test``), into ``results_test.md`` and
+``map_by_model_test.png``.
 
 ``--jobs N`` trains up to N runs at a time, each with its share of the CPU threads and its output
 in ``STAGE_DIR/train.out``: the student alone starts next to its teacher, the distilled students
@@ -48,6 +52,7 @@ README (shapes and BCCD, both Faster R-CNN methods, 3 seeds) is
 ``python tools/demo.py --task shapes bccd --methods reviewkd hint --seeds 0 1 2 --jobs 2``.
 """
 import argparse
+import glob
 import json
 import os
 import os.path as osp
@@ -59,7 +64,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Tuple, Union
 
 from mmkd.apis.chain import chain_stage_dirs
-from mmkd.apis.report import (final_metrics, loss_curve, plot_losses, plot_map,
+from mmkd.apis.report import (final_metrics, loss_curve, plot_losses, plot_map, test_run_metrics,
                               results_table)
 from mmkd.datasets.real_data import DATA_ROOT_ENV, missing_data_message, real_data_path
 
@@ -227,6 +232,11 @@ def seed_run(stage, seed):
     return f'{stage}_seed{seed}'
 
 
+def teacher_run(seed):
+    """The work-dir folder of the teacher trained with ``seed``."""
+    return 'teacher' if seed == 0 else f'teacher_seed{seed}'
+
+
 def stage_dirs(work_dir, name, configs):
     """The run dir of each stage of run ``name``: ``WORK_DIR/NAME`` for one config, a chain's
     stage dirs inside it for several."""
@@ -273,12 +283,30 @@ def train(name, configs, work_dir, epochs, options=(), train_images=None, report
     return metrics
 
 
+def test_split_metrics(stage_dir, slots, train_minutes=None):
+    """COCO metrics of the run in ``stage_dir`` on the test split: its last checkpoint under its
+    own config (the one ``tools/train.py`` saved there), by ``tools/test.py`` once, into
+    ``STAGE_DIR/test``, read back from there later."""
+    test_dir = osp.join(stage_dir, 'test')
+    if not glob.glob(osp.join(test_dir, '*', '*.json')):
+        configs = glob.glob(osp.join(stage_dir, '*.py'))
+        if len(configs) != 1:
+            raise SystemExit(f'--split test: {stage_dir} should hold the one config of its run, '
+                             f'found {len(configs)}')
+        with open(osp.join(stage_dir, 'last_checkpoint')) as f:
+            checkpoint = f.read().strip()
+        cmd = [sys.executable, osp.join(ROOT, 'tools', 'test.py'), configs[0], checkpoint,
+               '--work-dir', test_dir]
+        slots.run(f'{osp.relpath(stage_dir, ROOT)}: test split', cmd, test_dir)
+    return dict(test_run_metrics(test_dir), train_minutes=train_minutes)
+
+
 def teacher_stage(config, work_dir, epochs, train_images=None, options=(), report_only=False,
                   slots=None, seed=0):
     """Train the teacher of ``seed`` unless ``WORK_DIR/teacher`` (other seeds:
     ``teacher_seed<N>``) already holds one of ``epochs`` epochs; returns its checkpoint and
     metrics."""
-    name = 'teacher' if seed == 0 else f'teacher_seed{seed}'
+    name = teacher_run(seed)
     checkpoint = osp.join(work_dir, name, f'epoch_{epochs}.pth')
     options = list(options) + [f'randomness.seed={seed}']
     if report_only:
@@ -352,7 +380,16 @@ def main():
                         'missing ones; default: train every student run again')
     parser.add_argument('--report-only', action='store_true',
                         help='rebuild results.md and the plots from the runs in the work dir')
+    parser.add_argument('--split', choices=('val', 'test'), default='val',
+                        help='score the models on this split (default val, what training '
+                        'validates on); test (BCCD tasks): each finished run\'s last checkpoint '
+                        'by tools/test.py, once, into STAGE_DIR/test; the report goes to '
+                        'results_test.md and map_by_model_test.png')
     args = parser.parse_args()
+    if args.split == 'test' and not all(TASKS[t].get('voc') for t in args.task):
+        parser.error('--split test: only the Pascal VOC tasks ('
+                     + ', '.join(t for t in TASKS if TASKS[t].get('voc'))
+                     + ') have a test split; the generated sets are scored on val')
     if args.methods and args.methods != ['all']:
         offered = set().union(*(TASKS[t]['methods'] for t in args.task))
         if set(args.methods) - offered:
@@ -447,24 +484,32 @@ def run_task(name, args, slots, several=False):
                 pool, f'student_{key}', method, teacher_options(checkpoints))))
         rows = [(teacher_label + (f', seed {seed}' if seed else ''), [metrics])
                 for seed, (_, metrics) in zip(teacher_seeds, teachers)]
+        row_dirs = [[osp.join(work_dir, teacher_run(seed))] for seed in teacher_seeds]
         curves = {}
         for method, stage, runs in stages:
             per_seed = [run.result() for run in runs]        # each: the chain's stages' metrics
             labels = (*method.stage_labels, method.label)
             for index, label in enumerate(labels, start=len(method.chain) - len(labels)):
                 rows.append((label, [stages_metrics[index] for stages_metrics in per_seed]))
-                curves[label] = [loss_curve(stage_dirs(work_dir, seed_run(stage, seed),
-                                                       method.chain)[index])
-                                 for seed in args.seeds]
+                row_dirs.append([stage_dirs(work_dir, seed_run(stage, seed), method.chain)[index]
+                                 for seed in args.seeds])
+                curves[label] = [loss_curve(run_dir) for run_dir in row_dirs[-1]]
+        if args.split == 'test':
+            rows = [(label, list(pool.map(
+                        lambda run: test_split_metrics(run[1], slots, run[0]['train_minutes']),
+                        zip(metrics, run_dirs))))
+                    for (label, metrics), run_dirs in zip(rows, row_dirs)]
+    suffix = '' if args.split == 'val' else f'_{args.split}'
     result = results_table(rows, teachers=len(teachers))
-    with open(osp.join(work_dir, 'results.md'), 'w') as f:
+    with open(osp.join(work_dir, f'results{suffix}.md'), 'w') as f:
         f.write(result + '\n')
-    plot_map(rows, osp.join(work_dir, 'map_by_model.png'), teachers=len(teachers))
+    plot_map(rows, osp.join(work_dir, f'map_by_model{suffix}.png'), teachers=len(teachers),
+             split=args.split)
     plot_losses(curves, osp.join(work_dir, 'loss_curves.png'))
-    return (f'\nCOCO mAP on the {name} val set ({args.student_epochs} student epochs, '
+    return (f'\nCOCO mAP on the {name} {args.split} set ({args.student_epochs} student epochs, '
             f'{teacher_epochs} teacher epochs, seeds {args.seeds}):\n{result}\n'
-            f'(also in {osp.join(work_dir, "results.md")}, with map_by_model.png and '
-            f'loss_curves.png)')
+            f'(also in {osp.join(work_dir, f"results{suffix}.md")}, with '
+            f'map_by_model{suffix}.png and loss_curves.png)')
 
 
 if __name__ == '__main__':

@@ -37,10 +37,26 @@ def final_metrics(run_dir: str) -> dict:
     validations = [r for r in records if 'lr' not in r]      # training records carry the lr
     if not validations:
         raise RuntimeError(f'{run_dir} holds no validation: did it run?')
-    if BOX not in validations[-1]:
+    return _coco_metrics(validations[-1])
+
+
+def _coco_metrics(record: dict) -> dict:
+    """The ``coco/`` entries of an evaluation record; all 0 with ``no_detections=True`` when
+    the model detected nothing (mmdet's CocoMetric then logs an error and returns none)."""
+    if BOX not in record:
         return dict({key: 0.0 for _, key in COLUMNS if key.startswith('coco/bbox')},
                     no_detections=True)
-    return {key: value for key, value in validations[-1].items() if key.startswith('coco/')}
+    return {key: value for key, value in record.items() if key.startswith('coco/')}
+
+
+def test_run_metrics(test_dir: str) -> dict:
+    """The COCO metrics of the newest ``tools/test.py`` run in ``test_dir`` (mmengine writes
+    them to ``<timestamp>/<timestamp>.json``), as :func:`final_metrics` reads a validation."""
+    logs = sorted(glob.glob(osp.join(test_dir, '*', '*.json')))
+    if not logs:
+        raise FileNotFoundError(f'no test run in {test_dir}')
+    with open(logs[-1]) as f:
+        return _coco_metrics(json.load(f))
 
 
 def loss_curve(run_dir: str) -> Tuple[List[int], List[float]]:
@@ -98,9 +114,10 @@ def results_table(rows: Rows, teachers: int = 1) -> str:
     return '\n'.join(lines)
 
 
-def plot_map(rows: Rows, path: str, teachers: int = 1) -> None:
-    """Bar per model: mean box mAP over seeds, error bar one standard deviation; the first
-    ``teachers`` rows grey, the student alone blue, the rest orange (as :func:`results_table`)."""
+def plot_map(rows: Rows, path: str, teachers: int = 1, split: str = 'val') -> None:
+    """Bar per model: mean box mAP over seeds on ``split``, error bar one standard deviation;
+    the first ``teachers`` rows grey, the student alone blue, the rest orange (as
+    :func:`results_table`)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -110,7 +127,7 @@ def plot_map(rows: Rows, path: str, teachers: int = 1) -> None:
     ax.bar(range(len(rows)), [m for m, _ in stats], yerr=[sd for _, sd in stats], capsize=6,
            color=['#888888'] * teachers + ['#4c72b0'] + ['#dd8452'] * (len(rows) - teachers - 1))
     ax.set_xticks(range(len(rows)), [textwrap.fill(label, 24) for label in labels], fontsize=7)
-    ax.set_ylabel('COCO box mAP (val)')
+    ax.set_ylabel(f'COCO box mAP ({split})')
     ax.set_title('box mAP per model, mean ± sd over seeds')
     fig.tight_layout()
     fig.savefig(path, dpi=120)
