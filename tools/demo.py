@@ -495,9 +495,8 @@ def run_task(name, args, slots, several=False):
                                  for seed in args.seeds])
                 curves[label] = [loss_curve(run_dir) for run_dir in row_dirs[-1]]
         if args.split == 'test':
-            rows = [(label, list(pool.map(
-                        lambda run: test_split_metrics(run[1], slots, run[0]['train_minutes']),
-                        zip(metrics, run_dirs))))
+            rows = [(label, list(pool.map(test_split_metrics, run_dirs, [slots] * len(run_dirs),
+                                          [m['train_minutes'] for m in metrics])))
                     for (label, metrics), run_dirs in zip(rows, row_dirs)]
     suffix = '' if args.split == 'val' else f'_{args.split}'
     result = results_table(rows, teachers=len(teachers))
