@@ -27,7 +27,8 @@ two-stage teacher for a one-stage student, levels paired by stride), method ``re
 root: ``--data-root``, else ``bccd/`` in ``$MMKD_DATA_ROOT``, default ``../shared/data``; BCCD
 comes from https://github.com/Shenggan/BCCD_Dataset, MIT licence), methods ``pkd``
 (default), ``reviewkd``, ``hint``, ``cwd``, ``cwd_w1`` (CWD at weight 1), ``mgd``, ``fgd``,
-``pkd_reviewkd``, ``pkd_outputs``; the teacher trains 16 epochs by default.
+``pkd_reviewkd``, ``pkd_outputs``, ``pkd_cwd_outputs`` (with CWD at weight 1 as well); the
+teacher trains 16 epochs by default.
 ``bccd_gfl``: GFL on the same MobileNetV2 teacher and student sizes on BCCD, methods ``crosskd``
 (default), ``crosskd_pkd`` (CrossKD with PKD on the FPN) and ``ld``; the teacher trains 16
 epochs.
@@ -165,7 +166,9 @@ TASKS = {
                      mgd=('mgd_frcnn_mv2_bccd.py', 'student + MGD'),
                      fgd=('fgd_frcnn_mv2_bccd.py', 'student + FGD'),
                      pkd_reviewkd=('pkd_reviewkd_frcnn_mv2_bccd.py', 'student + PKD + ReviewKD'),
-                     pkd_outputs=('pkd_outputs_frcnn_mv2_bccd.py', 'student + PKD + output KD')),
+                     pkd_outputs=('pkd_outputs_frcnn_mv2_bccd.py', 'student + PKD + output KD'),
+                     pkd_cwd_outputs=('pkd_cwd_outputs_frcnn_mv2_bccd.py',
+                                      'student + PKD + CWD (weight 1) + output KD')),
         default_methods=['pkd'], teacher_epochs=16, voc='bccd'),
     'bccd_gfl': dict(
         teacher=('gfl_mv2_teacher_bccd.py', 'teacher (GFL MV2, FPN 64)'),
