@@ -64,6 +64,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Tuple, Union
 
+from mmengine.runner import find_latest_checkpoint
+
 from mmkd.apis.chain import chain_stage_dirs
 from mmkd.apis.report import (final_metrics, loss_curve, plot_losses, plot_map, test_run_metrics,
                               results_table)
@@ -296,8 +298,9 @@ def test_split_metrics(stage_dir, slots, train_minutes=None):
         if len(configs) != 1:
             raise SystemExit(f'--split test: {stage_dir} should hold the one config of its run, '
                              f'found {len(configs)}')
-        with open(osp.join(stage_dir, 'last_checkpoint')) as f:
-            checkpoint = f.read().strip()
+        checkpoint = find_latest_checkpoint(stage_dir)
+        if checkpoint is None:
+            raise SystemExit(f'--split test: {stage_dir} has no last_checkpoint')
         cmd = [sys.executable, osp.join(ROOT, 'tools', 'test.py'), configs[0], checkpoint,
                '--work-dir', test_dir]
         slots.run(f'{osp.relpath(stage_dir, ROOT)}: test split', cmd, test_dir)
@@ -476,11 +479,11 @@ def run_task(name, args, slots, several=False):
 
     # the student alone does not wait for the teacher; the distilled students do
     with ThreadPoolExecutor(args.jobs) as pool:
-        teacher_runs = [pool.submit(teacher_stage, osp.join(CONFIGS, teacher_config), work_dir,
+        teacher_jobs = [pool.submit(teacher_stage, osp.join(CONFIGS, teacher_config), work_dir,
                                     teacher_epochs, args.train_images, common, args.report_only,
                                     slots, seed) for seed in teacher_seeds]
         stages = [(student, 'student', student_runs(pool, 'student', student))]
-        teachers = [run.result() for run in teacher_runs]
+        teachers = [job.result() for job in teacher_jobs]
         for key, method in methods.items():
             checkpoints = [checkpoint for checkpoint, _ in teachers[:method.teachers]]
             stages.append((method, f'student_{key}', student_runs(
