@@ -19,6 +19,8 @@ BCCD_CONFIGS = ('frcnn_mv2_teacher_bccd.py', 'frcnn_mv2_student_bccd.py',
                 'cwd_w1_frcnn_mv2_bccd.py', 'pkd_frcnn_mv2_bccd.py', 'mgd_frcnn_mv2_bccd.py',
                 'fgd_frcnn_mv2_bccd.py', 'pkd_reviewkd_frcnn_mv2_bccd.py',
                 'pkd_outputs_frcnn_mv2_bccd.py', 'pkd_cwd_outputs_frcnn_mv2_bccd.py',
+                'pkd_outputs_w2_frcnn_mv2_bccd.py', 'pkd_outputs_w4_frcnn_mv2_bccd.py',
+                'pkd_roi_crosskd_frcnn_mv2_bccd.py',
                 'gfl_mv2_teacher_bccd.py',
                 'gfl_mv2_student_bccd.py', 'crosskd_gfl_mv2_bccd.py', 'ld_gfl_mv2_bccd.py',
                 'crosskd_pkd_gfl_mv2_bccd.py')

@@ -8,10 +8,11 @@
 
 ``shapes`` (default): Faster R-CNN on the shapes set, methods ``pkd`` (default: its gain held on
 both report sets with the smallest seed spread), ``reviewkd``, ``hint``, ``cwd``, ``mgd``,
-``fgd``, the combinations ``pkd_reviewkd`` and ``pkd_outputs`` (PKD with the RPN and RoI-head
-output KD), the classic ``at``, ``fsp``, ``rkd``, ``sp``, and the schemes ``two_teachers`` (PKD
-from the mean of two teachers: the teacher trained again with seed 1 in ``teacher_seed1``),
-``each_teacher`` (PKD from each of the two, a loss per teacher),
+``fgd``, the combinations ``pkd_reviewkd``, ``pkd_outputs`` (PKD with the RPN and RoI-head
+output KD; ``pkd_outputs_w2`` with those at weight 2) and ``pkd_roi_crosskd`` (the RoI head's
+term by CrossKD's cross-head scheme), the classic ``at``, ``fsp``, ``rkd``, ``sp``, and the
+schemes ``two_teachers`` (PKD from the mean of two teachers: the teacher trained again with
+seed 1 in ``teacher_seed1``), ``each_teacher`` (PKD from each of the two, a loss per teacher),
 ``ta_chain`` (teacher -> assistant w16 -> student, PKD at each step, one ``tools/chain.py`` run)
 and ``born_again`` (two generations of the teacher's architecture), a row per stage.
 ``shapes_retinanet``: the Faster R-CNN shapes teacher distilled into a RetinaNet student (a
@@ -25,10 +26,12 @@ two-stage teacher for a one-stage student, levels paired by stride), method ``re
 ``reviewkd_maskkd`` (both by default).
 ``bccd``: Faster R-CNN on ImageNet-pretrained MobileNetV2 on the real BCCD set (a Pascal VOC
 root: ``--data-root``, else ``bccd/`` in ``$MMKD_DATA_ROOT``, default ``../shared/data``; BCCD
-comes from https://github.com/Shenggan/BCCD_Dataset, MIT licence), methods ``pkd``
-(default), ``reviewkd``, ``hint``, ``cwd``, ``cwd_w1`` (CWD at weight 1), ``mgd``, ``fgd``,
-``pkd_reviewkd``, ``pkd_outputs``, ``pkd_cwd_outputs`` (with CWD at weight 1 as well); the
-teacher trains 16 epochs by default.
+comes from https://github.com/Shenggan/BCCD_Dataset, MIT licence), methods ``pkd``,
+``reviewkd``, ``hint``, ``cwd``, ``cwd_w1`` (CWD at weight 1), ``mgd``, ``fgd``,
+``pkd_reviewkd``, ``pkd_outputs``, ``pkd_cwd_outputs`` (with CWD at weight 1 as well),
+``pkd_outputs_w2`` (the default: 83% of the gap on val, 86% on test) and ``pkd_outputs_w4``
+(the output terms at weight 2 and 4), ``pkd_roi_crosskd`` (CrossKD's cross-head scheme on the
+RoI head in place of its output terms); the teacher trains 16 epochs by default.
 ``bccd_gfl``: GFL on the same MobileNetV2 teacher and student sizes on BCCD, methods ``crosskd``
 (default), ``crosskd_pkd`` (CrossKD with PKD on the FPN) and ``ld``; the teacher trains 16
 epochs.
@@ -109,6 +112,10 @@ TASKS = {
                      fgd=('fgd_frcnn.py', 'student + FGD'),
                      pkd_reviewkd=('pkd_reviewkd_frcnn.py', 'student + PKD + ReviewKD'),
                      pkd_outputs=('pkd_outputs_frcnn.py', 'student + PKD + output KD'),
+                     pkd_outputs_w2=('pkd_outputs_w2_frcnn.py',
+                                     'student + PKD + output KD (weight 2)'),
+                     pkd_roi_crosskd=('pkd_roi_crosskd_frcnn.py',
+                                      'student + PKD + RPN KD + RoI CrossKD'),
                      at=('at_frcnn.py', 'student + attention transfer'),
                      fsp=('fsp_frcnn.py', 'student + FSP'),
                      rkd=('rkd_frcnn.py', 'student + RKD (objects)'),
@@ -170,8 +177,14 @@ TASKS = {
                      pkd_reviewkd=('pkd_reviewkd_frcnn_mv2_bccd.py', 'student + PKD + ReviewKD'),
                      pkd_outputs=('pkd_outputs_frcnn_mv2_bccd.py', 'student + PKD + output KD'),
                      pkd_cwd_outputs=('pkd_cwd_outputs_frcnn_mv2_bccd.py',
-                                      'student + PKD + CWD (weight 1) + output KD')),
-        default_methods=['pkd'], teacher_epochs=16, voc='bccd'),
+                                      'student + PKD + CWD (weight 1) + output KD'),
+                     pkd_outputs_w2=('pkd_outputs_w2_frcnn_mv2_bccd.py',
+                                     'student + PKD + output KD (weight 2)'),
+                     pkd_outputs_w4=('pkd_outputs_w4_frcnn_mv2_bccd.py',
+                                     'student + PKD + output KD (weight 4)'),
+                     pkd_roi_crosskd=('pkd_roi_crosskd_frcnn_mv2_bccd.py',
+                                      'student + PKD + RPN KD + RoI CrossKD')),
+        default_methods=['pkd_outputs_w2'], teacher_epochs=16, voc='bccd'),
     'bccd_gfl': dict(
         teacher=('gfl_mv2_teacher_bccd.py', 'teacher (GFL MV2, FPN 64)'),
         student=('gfl_mv2_student_bccd.py', 'student (GFL MV2, FPN 32)'),

@@ -18,11 +18,12 @@ from .paired_levels import PairedLevelsDistiller
 from .pkd import PKD
 from .review_kd import ReviewKD
 from .rkd import RKD
+from .roi_crosskd import RoICrossKD
 from .similarity_preserving import SimilarityPreserving
 
 __all__ = ['BaseDistiller', 'LevelPair', 'build_distiller', 'level_strides', 'pair_levels',
            'registered_distillers', 'check_same_anchors', 'check_same_box_coder',
            'paired_heads', 'AttentionTransfer', 'ClsMapKD', 'CrossKD', 'CWD', 'DenseLogitKD',
            'FeatureHint', 'FGD', 'FSP', 'LD', 'MaskHeadKD', 'MGD', 'ObjectRelationDistiller',
-           'PairedLevelsDistiller', 'PKD', 'RKD', 'RoIHeadKD', 'RPNKD', 'ReviewKD',
+           'PairedLevelsDistiller', 'PKD', 'RKD', 'RoICrossKD', 'RoIHeadKD', 'RPNKD', 'ReviewKD',
            'SimilarityPreserving']

@@ -123,8 +123,8 @@ class RPNKD(_HeadKD):
             positive=reg_weights[:, 0] > 0, cls_avg_factor=avg_factor, reg_avg_factor=avg_factor)
 
 
-def _gt_class_deltas(bbox_pred: torch.Tensor, labels: torch.Tensor,
-                     class_agnostic: bool) -> torch.Tensor:
+def gt_class_deltas(bbox_pred: torch.Tensor, labels: torch.Tensor,
+                    class_agnostic: bool) -> torch.Tensor:
     """(n, 4) or (n, 4 * K) deltas -> (n, 4): those of each RoI's label (any for background)."""
     if class_agnostic:
         return bbox_pred
@@ -181,7 +181,7 @@ class RoIHeadKD(_HeadKD):
         return self._kd_losses(   # normalisers of mmdet's BBoxHead.loss
             inputs['cls_score'], teacher_records['cls_score'], bg_index=self.num_classes,
             sampled=sampled,
-            student_reg=_gt_class_deltas(inputs['bbox_pred'], labels, self._agnostic[0]),
-            teacher_reg=_gt_class_deltas(teacher_records['bbox_pred'], labels, self._agnostic[1]),
+            student_reg=gt_class_deltas(inputs['bbox_pred'], labels, self._agnostic[0]),
+            teacher_reg=gt_class_deltas(teacher_records['bbox_pred'], labels, self._agnostic[1]),
             reg_targets=reg_targets, positive=positive, cls_avg_factor=sampled.sum(),
             reg_avg_factor=labels.numel())
