@@ -48,9 +48,14 @@ def test_cross_head_losses_against_the_definitions(teacher_checkpoint):
     model = build(teacher_checkpoint, cls_weight=2.0, reg_weight=3.0, temperature=2.0,
                   loss_weight=0.5).train()
     seen = {}
-    model.student.roi_head.bbox_roi_extractor.register_forward_hook(
-        lambda module, args, out: seen.__setitem__('student_feats', out.detach().clone()))
+    for side, detector in (('student', model.student), ('teacher', model.teacher.detector)):
+        detector.roi_head.bbox_roi_extractor.register_forward_hook(
+            lambda module, args, out, side=side: seen.update(
+                {f'{side}_rois': args[1].clone(), f'{side}_feats': out.detach().clone()}))
     step = model.distill_step(*fake_batch())
+    # the teacher's RoI features: its own extractor on its own neck, at the student's RoIs
+    assert torch.equal(seen['teacher_rois'], seen['student_rois'])
+    assert torch.equal(step.teacher_records[0]['roi_feats'], seen['teacher_feats'])
     kd = model.distillers[0]
     # in float64, so the small KL of a teacher at initial weights is not rounding noise
     teacher_head = copy.deepcopy(model.teacher.detector.roi_head.bbox_head).double()

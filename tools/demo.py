@@ -70,8 +70,8 @@ from typing import NamedTuple, Tuple, Union
 from mmengine.runner import find_latest_checkpoint
 
 from mmkd.apis.chain import chain_stage_dirs
-from mmkd.apis.report import (final_metrics, loss_curve, plot_losses, plot_map, test_run_metrics,
-                              results_table)
+from mmkd.apis.report import (final_metrics, loss_curve, metrics_of_test_run, plot_losses,
+                              plot_map, results_table)
 from mmkd.datasets.real_data import DATA_ROOT_ENV, missing_data_message, real_data_path
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -301,7 +301,7 @@ def train(name, configs, work_dir, epochs, options=(), train_images=None, report
     return metrics
 
 
-def test_split_metrics(stage_dir, slots, train_minutes=None):
+def metrics_on_test_split(stage_dir, slots, train_minutes=None):
     """COCO metrics of the run in ``stage_dir`` on the test split: its last checkpoint under its
     own config (the one ``tools/train.py`` saved there), by ``tools/test.py`` once, into
     ``STAGE_DIR/test``, read back from there later."""
@@ -317,7 +317,7 @@ def test_split_metrics(stage_dir, slots, train_minutes=None):
         cmd = [sys.executable, osp.join(ROOT, 'tools', 'test.py'), configs[0], checkpoint,
                '--work-dir', test_dir]
         slots.run(f'{osp.relpath(stage_dir, ROOT)}: test split', cmd, test_dir)
-    return dict(test_run_metrics(test_dir), train_minutes=train_minutes)
+    return dict(metrics_of_test_run(test_dir), train_minutes=train_minutes)
 
 
 def teacher_stage(config, work_dir, epochs, train_images=None, options=(), report_only=False,
@@ -514,7 +514,7 @@ def run_task(name, args, slots, several=False):
                                  for seed in args.seeds])
                 curves[label] = [loss_curve(run_dir) for run_dir in row_dirs[-1]]
         if args.split == 'test':
-            rows = [(label, list(pool.map(test_split_metrics, run_dirs, [slots] * len(run_dirs),
+            rows = [(label, list(pool.map(metrics_on_test_split, run_dirs, [slots] * len(run_dirs),
                                           [m['train_minutes'] for m in metrics])))
                     for (label, metrics), run_dirs in zip(rows, row_dirs)]
     suffix = '' if args.split == 'val' else f'_{args.split}'

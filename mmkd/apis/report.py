@@ -49,7 +49,7 @@ def _coco_metrics(record: dict) -> dict:
     return {key: value for key, value in record.items() if key.startswith('coco/')}
 
 
-def test_run_metrics(test_dir: str) -> dict:
+def metrics_of_test_run(test_dir: str) -> dict:
     """The COCO metrics of the newest ``tools/test.py`` run in ``test_dir`` (mmengine writes
     them to ``<timestamp>/<timestamp>.json``), as :func:`final_metrics` reads a validation."""
     logs = sorted(glob.glob(osp.join(test_dir, '*', '*.json')))
