@@ -141,25 +141,31 @@ def test_flow_matrix_of_one_hot_maps():
 # --- RKD and SP --------------------------------------------------------------------------------
 
 def distances_by_the_paper(e):
+    """lenscloth/RKD's ``RkdDistance``: distances over the mean of the positive ones."""
     k = len(e)
     d = np.array([[np.linalg.norm(e[i] - e[j]) for j in range(k)] for i in range(k)])
-    mu = sum(d[i, j] for i in range(k) for j in range(k) if i != j) / (k * (k - 1))
-    return d / mu
+    return d / d[d > 0].mean()
 
 
 def rkd_distance_by_the_paper(s, t):
+    """The Huber loss averaged over all K^2 entries (the authors' ``elementwise_mean``)."""
     ds, dt = distances_by_the_paper(s), distances_by_the_paper(t)
-    pairs = [(i, j) for i in range(len(s)) for j in range(len(s)) if i != j]
-    return np.mean([huber(ds[i, j] - dt[i, j]) for i, j in pairs])
+    k = len(s)
+    return sum(huber(ds[i, j] - dt[i, j]) for i in range(k) for j in range(k)) / k ** 2
 
 
 def angle(e, i, j, k):
+    """The cosine at e_j of the triplet; 0 where e_i or e_k is e_j (the authors' normalised
+    zero vector)."""
     a, b = e[i] - e[j], e[k] - e[j]
+    if i == j or k == j:
+        return 0.0
     return (a / np.linalg.norm(a)) @ (b / np.linalg.norm(b))
 
 
 def rkd_angle_by_the_paper(s, t):
-    triplets = [x for x in itertools.permutations(range(len(s)), 3)]
+    """The Huber loss averaged over all K^3 entries (lenscloth/RKD's ``RKdAngle``)."""
+    triplets = list(itertools.product(range(len(s)), repeat=3))
     return np.mean([huber(angle(s, *x) - angle(t, *x)) for x in triplets])
 
 
@@ -180,6 +186,15 @@ def test_relation_losses_are_the_papers_formulas(loss, formula):
     assert value == pytest.approx(formula(student.double().numpy(), teacher.double().numpy()),
                                   rel=1e-6)
     assert value > 1e-3
+
+
+def test_rkd_distance_of_many_objects_is_the_authors_with_an_exact_zero_diagonal():
+    """Past 25 rows ``torch.cdist`` may take a matrix-product shortcut whose diagonal is not
+    exactly 0, which would enter the mean of the positive distances; 40 objects in float32."""
+    torch.manual_seed(1)
+    student, teacher = torch.randn(40, 64) * 30 + 100, torch.randn(40, 16)
+    expected = rkd_distance_by_the_paper(student.double().numpy(), teacher.double().numpy())
+    assert rkd_distance_loss(student, teacher).item() == pytest.approx(expected, rel=1e-4)
 
 
 def test_relations_ignore_scale_rotation_and_width():

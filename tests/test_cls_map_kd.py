@@ -363,3 +363,74 @@ def test_teacher_runs_only_the_classification_branch(tmp_path):
         assert not calls
         full = head(feats)[0]
     assert all(torch.equal(m, f) for m, f in zip(maps, full))
+
+
+def multiclass_softmax_reference(student_maps, teacher_maps, num_anchors, num_classes, mode,
+                                 alpha=50.0):
+    """The rule on a softmax head of ``num_classes`` classes + background, written out: per
+    level, channel ``a * (C + 1) + k`` of the (N, A * (C + 1), H, W) map is anchor ``a``'s
+    logit of class ``k`` (background last, k = C); each anchor's row of C + 1 probabilities is
+    ``exp(z_k) / sum_j exp(z_j)``; the rule reads the foreground probability ``1 - p_bg``
+    (seed: ``p_t > 16.2 |p_t - 0.5| ** 6.4``; adaptive: ``|p_s - p_t| >`` that); the loss is
+    ``alpha`` times the mean squared difference over every entry (classes and background) of
+    the mined rows. Returns (loss, mask per level in (N, A, H, W))."""
+    def rows(level_map):
+        n, _, h, w = level_map.shape
+        z = level_map.double().reshape(n, num_anchors, num_classes + 1, h, w)
+        e = (z - z.amax(dim=2, keepdim=True)).exp()
+        return e / e.sum(dim=2, keepdim=True)             # (N, A, C + 1, H, W)
+    squares, count, masks = 0.0, 0, []
+    for s_map, t_map in zip(student_maps, teacher_maps):
+        p_s, p_t = rows(s_map), rows(t_map)
+        fg_s, fg_t = 1 - p_s[:, :, num_classes], 1 - p_t[:, :, num_classes]
+        threshold = 16.2 * (fg_t - 0.5).abs() ** 6.4
+        mask = fg_t > threshold if mode == 'seed' else (fg_s - fg_t).abs() > threshold
+        masks.append(mask)
+        diff = (p_s - p_t).permute(0, 1, 3, 4, 2)[mask]    # (mined rows, C + 1)
+        squares += float((diff ** 2).sum())
+        count += diff.numel()
+    return alpha * squares / count, masks
+
+
+@pytest.mark.parametrize('mode', ['seed', 'adaptive'])
+def test_a_softmax_head_of_several_classes_compares_full_rows_mined_on_not_background(mode):
+    """A softmax RetinaHead of 3 classes + background: each anchor's softmax over its 4 logits
+    (mmdet's order, background last), mined on the foreground probability 1 - p_bg, the MSE
+    taken over all 4 entries of the mined rows (the reference rule's 2-way row generalised);
+    the gradient reaches exactly the mined anchors' logits of the student.
+
+    Catches: the softmax over the wrong axis; the background taken as the first column
+    (``1 - probs[:, 0]``) or the foreground as ``p_bg``; the background column dropped from the
+    compared rows (``probs[:, :-1]``) or from the channel count (``num_classes`` columns per
+    row); the anchors' channels read in the wrong layout (no permute to channels-last)."""
+    num_classes = 3
+    distiller = ClsMapKD(mode=mode, loss_weight=0.5)
+    distiller.setup({}, {}, *models_with_heads(num_classes, False))
+    assert not distiller.sigmoid
+    channels = NUM_ANCHORS * (num_classes + 1)
+    sizes = ((5, 4), (3, 2))
+    torch.manual_seed(4)
+    # background logit raised by 1.5: a mix of mined and dropped anchors in both modes
+    shift = torch.zeros(NUM_ANCHORS, num_classes + 1)
+    shift[:, num_classes] = 1.5
+    shift = shift.reshape(1, channels, 1, 1)
+    s_maps = [(torch.randn(2, channels, h, w) * 2 + shift).requires_grad_() for h, w in sizes]
+    t_maps = [(torch.randn(2, channels, h, w) * 2 + shift).requires_grad_() for h, w in sizes]
+    reg_maps = [torch.zeros(2, 4 * NUM_ANCHORS, h, w) for h, w in sizes]
+
+    out = distiller(dict(outputs=(s_maps, reg_maps)), dict(maps=t_maps))
+    expected, masks = multiclass_softmax_reference(s_maps, t_maps, NUM_ANCHORS, num_classes,
+                                                   mode)
+    mined = sum(int(m.sum()) for m in masks)
+    total = sum(m.numel() for m in masks)
+    assert total == 2 * (20 + 6) * NUM_ANCHORS
+    assert 0.1 < mined / total < 0.9
+    assert out['loss_cls_map_kd'].item() == pytest.approx(0.5 * expected, rel=1e-5)
+    assert out['cls_map_kd_mined'].item() == pytest.approx(mined / total, rel=1e-6)
+
+    out['loss_cls_map_kd'].backward()
+    assert all(t.grad is None for t in t_maps)
+    for s_map, mask in zip(s_maps, masks):
+        n, _, h, w = s_map.shape
+        grad = s_map.grad.reshape(n, NUM_ANCHORS, num_classes + 1, h, w)
+        assert torch.equal((grad != 0).any(dim=2), mask)

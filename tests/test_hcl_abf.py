@@ -256,3 +256,88 @@ def test_reviewkd_refuses_levels_that_cannot_pair():
                                          dict(feats=pyramid(8, sizes=(32, 16, 8, 4, 2))))
     with pytest.raises(ValueError, match='needs modules that return a tuple'):
         distiller.setup(dict(feats=torch.zeros(1, 8, 4, 4)), dict(feats=pyramid(8)))
+
+
+def test_abf_gradients_are_the_papers():
+    """ABF's gradients w.r.t. its student feature, the residual from the deeper level and its
+    own parameters are those of the paper's fusion above (autograd through ``paper_abf``);
+    the residual's is nonzero (it reaches the deeper level through ``y``).
+
+    Catches (mmkd/models/connectors/abf.py): ``F.interpolate(residual.detach(), ...)`` (no
+    gradient to the residual) and ``return self.project(x), x.detach()`` (the fused ``x``,
+    the residual handed on, carries no gradient; the ``fused ** 3`` term sees it)."""
+    torch.manual_seed(0)
+    abf = ABF(6, 5, 7, fuse=True)
+    scramble_affine(abf)
+    feature = torch.randn(2, 6, 7, 5, requires_grad=True)
+    residual = torch.randn(2, 5, 4, 3, requires_grad=True)
+    target = torch.randn(2, 7, 7, 5)
+    params = list(abf.parameters())
+    out, fused = abf(feature, residual)
+    got = torch.autograd.grad(((out - target) ** 2).sum() + (fused ** 3).sum(),
+                              [feature, residual, *params])
+    out, fused = paper_abf(abf, feature, residual)
+    expected = torch.autograd.grad(((out - target) ** 2).sum() + (fused ** 3).sum(),
+                                   [feature, residual, *params])
+    assert expected[1].abs().sum() > 0
+    for g, e in zip(got, expected):
+        torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-5)
+
+
+def test_reviewkd_shallow_loss_reaches_deeper_levels_through_the_residual_chain():
+    """The HCL of the shallowest level alone depends on the deeper student levels and ABF
+    blocks only through the residual each ABF passes to the next shallower one. Its gradient
+    w.r.t. every student level and every ABF parameter must be the autograd gradient of the
+    paper's chain (``paper_abf`` deep to shallow, ``paper_hcl``), and nonzero on the deeper
+    levels; the whole loss's gradients likewise.
+
+    Catches: the residual detached between ABF blocks, e.g.
+    ``return self.project(x), x.detach()`` in mmkd/models/connectors/abf.py,
+    ``F.interpolate(residual.detach(), ...)`` there, or ``self.abfs[level](student_feats[level],
+    None if residual is None else residual.detach())`` in
+    mmkd/models/distillers/review_kd.py's ``aligned_levels``."""
+    torch.manual_seed(0)
+    sizes = ((13, 15), (7, 8), (4, 4), (2, 2))
+    student = tuple(torch.randn(2, 8, h, w, requires_grad=True) for h, w in sizes)
+    teacher = tuple(torch.randn(2, 12, h, w) for h, w in sizes)
+    distiller = ReviewKD(loss_weight=1.3, mid_channels=6)
+    distiller.setup(dict(feats=student), dict(feats=teacher))
+    scramble_affine(distiller)
+    params = list(distiller.abfs.parameters())
+    deeper_params = list(distiller.abfs[1:].parameters())
+    inputs = [*student, *params]
+
+    (_, fused, target), *_ = distiller.aligned_levels(dict(feats=student), dict(feats=teacher))
+    got = torch.autograd.grad(hcl_loss(fused, target), inputs, allow_unused=True)
+
+    fused, residual = [None] * 4, None
+    for level in reversed(range(4)):
+        fused[level], residual = paper_abf(distiller.abfs[level], student[level], residual)
+    expected = torch.autograd.grad(paper_hcl(fused[0], teacher[0]), inputs, allow_unused=True)
+
+    for level in range(4):           # every student level, the deeper ones via the residual
+        assert expected[level].abs().sum() > 0
+        assert got[level] is not None and got[level].abs().sum() > 0, level
+    # every deeper ABF parameter that the residual x depends on (not their 3x3 output
+    # projection, which the shallow level never sees)
+    deeper_on_path = [p for abf in distiller.abfs[1:] for p in
+                      [*abf.reduce.parameters(),
+                       *(abf.attention.parameters() if abf.attention is not None else [])]]
+    on_path = {id(p) for p in deeper_on_path}
+    for p, g in zip(params, got[4:]):
+        if id(p) in on_path:
+            assert g is not None and g.abs().sum() > 0
+    for g, e in zip(got, expected):
+        if e is None:
+            assert g is None or g.abs().sum() == 0
+        else:
+            torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-6)
+    assert len(deeper_params) > len(deeper_on_path)
+
+    # the whole loss: every gradient is the paper's chain's
+    loss = distiller(dict(feats=student), dict(feats=teacher))['loss_reviewkd']
+    got = torch.autograd.grad(loss, inputs)
+    expected = torch.autograd.grad(paper_reviewkd_loss(distiller.abfs, student, teacher, 1.3),
+                                   inputs)
+    for g, e in zip(got, expected):
+        torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-6)

@@ -1,5 +1,6 @@
 """MGD and FGD: their losses against the papers' formulas written out here (numpy loops), and
 the distillers on the shapes pair."""
+import itertools
 import os.path as osp
 
 import numpy as np
@@ -88,6 +89,45 @@ def test_mgd_trains_the_generator_and_the_student_not_the_teacher():
     assert all(p.grad is not None for p in distiller.parameters())
 
 
+def test_mgd_draws_a_mask_per_image():
+    """The paper's (and yzd-v/MGD's) mask is drawn per image: an (N, 1, H, W) uniform draw,
+    a position dropped where it falls below the drop ratio. Read off what the generation
+    block receives: with a student map of ones (equal widths: no connector), the input of
+    the first 3x3 conv is the mask itself, on every channel. Each image's mask must drop its
+    own share of ``drop_ratio`` and the images' masks must differ.
+
+    Catches (mmkd/models/connectors/masked_generation.py, ``random_mask``):
+    ``keep = (torch.rand(1, 1, h, w, ...) >= self.drop_ratio).expand(n, -1, -1, -1)`` (or
+    ``.repeat(n, 1, 1, 1)``): one mask for the whole batch; likewise ``forward`` masking with
+    ``self.random_mask(feat[:1])``."""
+    torch.manual_seed(0)
+    batch, drop_ratio = 6, 0.45
+    student = (torch.ones(batch, 3, 32, 32), torch.ones(batch, 3, 16, 16))
+    teacher = (torch.zeros(batch, 3, 32, 32), torch.zeros(batch, 3, 16, 16))
+    distiller = MGD(drop_ratio=drop_ratio)
+    distiller.setup(dict(feats=student), dict(feats=teacher))
+    seen = []
+    for adapter in distiller.adapters:
+        adapter[1].generation[0].register_forward_hook(
+            lambda module, inputs, output: seen.append(inputs[0].detach().clone()))
+    distiller(dict(feats=student), dict(feats=teacher))
+    assert len(seen) == 2
+    for masked in seen:
+        assert masked.shape[0] == batch
+        assert set(masked.unique().tolist()) <= {0.0, 1.0}
+        assert torch.equal(masked, masked[:, :1].expand_as(masked))   # whole positions
+        masks = masked[:, 0]
+        positions = masks[0].numel()
+        for n in range(batch):       # each image drops about drop_ratio of its positions
+            dropped = (masks[n] == 0).float().mean().item()
+            tolerance = 5 * np.sqrt(drop_ratio * (1 - drop_ratio) / positions)
+            assert dropped == pytest.approx(drop_ratio, abs=tolerance)
+        for a, b in itertools.combinations(range(batch), 2):
+            # independent draws agree on a position with probability p^2 + (1-p)^2 = 0.505
+            differ = (masks[a] != masks[b]).float().mean().item()
+            assert differ > 0.3, (a, b, differ)
+
+
 def softmax(x):
     e = np.exp(x - x.max())
     return e / e.sum()
@@ -127,6 +167,105 @@ def test_fgd_box_masks_of_a_hand_drawn_image():
     np.testing.assert_allclose(background[0].numpy(), (expected == 0) / 56, rtol=1e-6)
     assert foreground[1].sum() == 0
     np.testing.assert_allclose(background[1].numpy(), np.full((8, 8), 1 / 64), rtol=1e-6)
+
+
+@pytest.mark.parametrize('order', list(itertools.permutations(range(3))))
+def test_fgd_box_masks_the_smallest_box_wins_in_any_order(order):
+    """Where boxes overlap, each cell keeps the largest 1 / (h w), i.e. the smallest box's
+    weight (yzd-v/FGD: ``torch.maximum`` of the mask and the box's area weight), whatever
+    the order the boxes come in. Stride 4, 8x8 map:
+    large box, pixels x 0-24, y 0-16: cells x 0-5, y 0-3, 24 cells, 1/24;
+    small box, pixels x 9-15, y 5-11: cells x 2-3, y 1-2, 4 cells, 1/4 (inside the large);
+    partial box, pixels x 20-32, y 12-32: cells x 5-7, y 3-7, 15 cells, 1/15 (shares cell
+    x 5, y 3 with the large one). Foreground cells 24 + 15 - 1 = 38, background 26.
+
+    Catches (mmkd/models/losses/fgd.py, ``box_masks``): ``region.fill_(1.0 / (...))`` (the
+    later box overwrites), ``region.clamp_(max=...)``-style smallest weight, or filling only
+    empty cells (the first box wins)."""
+    all_boxes = [[0., 0., 24., 16.], [9., 5., 15., 11.], [20., 12., 32., 32.]]
+    boxes = torch.tensor([all_boxes[i] for i in order])
+    reversed_boxes = boxes.flip(0)
+    foreground, background = box_masks([boxes, reversed_boxes], stride=4, size=(8, 8))
+    expected = np.zeros((8, 8))
+    expected[0:4, 0:6] = 1 / 24
+    expected[3:8, 5:8] = 1 / 15       # overwrites the large box's 1/24 at row 3, column 5
+    expected[1:3, 2:4] = 1 / 4
+    assert (expected > 0).sum() == 38
+    for image in range(2):
+        np.testing.assert_allclose(foreground[image].numpy(), expected, rtol=1e-6)
+        np.testing.assert_allclose(background[image].numpy(), (expected == 0) / 26, rtol=1e-6)
+
+
+def attention_loss_by_the_paper(student, teacher, temperature):
+    """The attention loss in torch ops (for autograd), per image written out:
+    A^S = H W exp(G^S / T) / sum exp(G^S / T), G^S = sum_c |F| / C; A^C likewise over
+    channels, G^C = sum_hw |F| / (H W); sum |A^C_T - A^C_S| + sum |A^S_T - A^S_S|; the mean
+    over images. The teacher is a constant."""
+    total = 0
+    n, c, h, w = student.shape
+    for i in range(n):
+        maps = []
+        for feat in (teacher[i].detach(), student[i]):
+            spatial_g = feat.abs().sum(dim=0) / c
+            channel_g = feat.abs().sum(dim=(1, 2)) / (h * w)
+            spatial = h * w * torch.exp(spatial_g / temperature) \
+                / torch.exp(spatial_g / temperature).sum()
+            channel = c * torch.exp(channel_g / temperature) \
+                / torch.exp(channel_g / temperature).sum()
+            maps.append((spatial, channel))
+        (spatial_t, channel_t), (spatial_s, channel_s) = maps
+        total = total + (channel_t - channel_s).abs().sum() + (spatial_t - spatial_s).abs().sum()
+    return total / n
+
+
+def test_fgd_attention_loss_trains_the_student():
+    """The attention loss pulls the student's own attention to the teacher's: its gradient
+    w.r.t. the student's map is the autograd gradient of the formula above (nonzero), and the
+    teacher gets none.
+
+    Catches (mmkd/models/losses/fgd.py, ``focal_losses``):
+    ``attention_maps(student.detach(), temperature)`` (the attention term then trains
+    nothing), and likewise a detached ``spatial_s`` or ``channel_s``."""
+    torch.manual_seed(0)
+    student = torch.randn(2, 3, 5, 4, dtype=torch.float64, requires_grad=True)
+    teacher = (torch.randn(2, 3, 5, 4, dtype=torch.float64) * 2).requires_grad_()
+    foreground, background = box_masks([torch.tensor([[0., 0., 8., 8.]])] * 2, 4, (5, 4))
+    _, _, attention = focal_losses(student, teacher, foreground.double(),
+                                   background.double(), 0.5)
+    (grad,) = torch.autograd.grad(attention, student)
+    reference = student.detach().clone().requires_grad_()
+    (expected,) = torch.autograd.grad(
+        attention_loss_by_the_paper(reference, teacher, 0.5), reference)
+    assert expected.abs().sum() > 0
+    torch.testing.assert_close(grad, expected, rtol=1e-6, atol=1e-9)
+    attention = focal_losses(student, teacher, foreground.double(), background.double(), 0.5)[2]
+    attention.backward()
+    assert teacher.grad is None
+
+
+def test_fgd_distiller_attention_term_reaches_the_student():
+    """Through the distiller (equal widths: no connector), the gradient of
+    ``loss_fgd_attention`` w.r.t. each student level is loss_weight * gamma times the
+    autograd gradient of the formula above on that level.
+
+    Catches: the attention term computed on a detached student (``attention_maps(
+    student.detach(), ...)`` in ``focal_losses``)."""
+    torch.manual_seed(0)
+    size = PROBE_SIZE
+    student = tuple(torch.randn(2, 4, size // s, size // s, requires_grad=True) for s in (8, 16))
+    teacher = tuple(torch.randn(2, 4, size // s, size // s) for s in (8, 16))
+    boxes = [torch.tensor([[8., 8., 40., 24.]]), torch.tensor([[0., 16., 16., 64.]])]
+    distiller = FGD(gamma=3.0, loss_weight=0.5)
+    distiller.setup(dict(feats=student), dict(feats=teacher))
+    records = dict(feats=student, samples=dict(inputs=dict(batch_data_samples=det_samples(boxes))))
+    loss = distiller(records, dict(feats=teacher))['loss_fgd_attention']
+    grads = torch.autograd.grad(loss, student)
+    for s, t, grad in zip(student, teacher, grads):
+        reference = s.detach().double().requires_grad_()
+        (expected,) = torch.autograd.grad(
+            attention_loss_by_the_paper(reference, t.double(), 0.5), reference)
+        assert expected.abs().sum() > 0
+        torch.testing.assert_close(grad.double(), 0.5 * 3.0 * expected, rtol=1e-4, atol=1e-7)
 
 
 def focal_by_the_paper(student, teacher, foreground, background, temperature):

@@ -142,3 +142,61 @@ def test_the_shapes_recipe_leaves_the_students_box_head_to_the_ground_truth(teac
     # only the RPN's hard classification is shared with soft labels (mu); the box head's is not
     scales = [d.student_loss_scales for d in model.distillers]
     assert scales == [{}, {'loss_rpn_cls': 0.5}, {}]
+
+
+@pytest.mark.parametrize('teacher_agnostic, student_agnostic', [(True, False), (False, True)],
+                         ids=['agnostic_teacher', 'agnostic_student'])
+def test_heads_that_differ_in_class_agnostic_regression(teacher_checkpoint, tmp_path,
+                                                        teacher_agnostic, student_agnostic):
+    """Teacher and student may differ in ``reg_class_agnostic``: both predictions the L1
+    compares come from the **teacher's** box head (its own and the cross-head ones), so the
+    deltas follow the teacher's coding whatever the student's: with a class-agnostic teacher
+    the 4 deltas of each positive RoI, with a class-specific one (and a class-agnostic student)
+    the 4 of the RoI's ground-truth class among 4 x 8, never all 32.
+
+    Catches: the student's ``reg_class_agnostic`` read instead of the teacher's (for either
+    the cross-head or the teacher's deltas), and a build-time refusal of the mix."""
+    teacher = TEACHER_CONFIG
+    if teacher_agnostic:
+        teacher = write_teacher(
+            tmp_path, lambda cfg: cfg.roi_head.bbox_head.update(reg_class_agnostic=True))
+        teacher_checkpoint = save_fresh_checkpoint(teacher, str(tmp_path / 'agnostic.pth'))
+    cfg = Config.fromfile(HINT_CONFIG).model
+    cfg.teacher = dict(config=teacher, checkpoint=teacher_checkpoint)
+    cfg.student.roi_head.bbox_head.reg_class_agnostic = student_agnostic
+    cfg.distillers = [dict(type='mmkd.RoICrossKD', reg_weight=3.0, loss_weight=0.5)]
+    model = MODELS.build(cfg).train()
+    teacher_head = model.teacher.detector.roi_head.bbox_head
+    assert teacher_head.reg_class_agnostic is teacher_agnostic
+    assert model.student.roi_head.bbox_head.reg_class_agnostic is student_agnostic
+    seen = {}
+    model.student.roi_head.bbox_roi_extractor.register_forward_hook(
+        lambda module, args, out: seen.update(feats=out.detach().clone()))
+    step = model.distill_step(*fake_batch())
+    kd = model.distillers[0]
+    records, teacher_records = step.student_records[0], step.teacher_records[0]
+    labels = records['bbox']['result']['bbox_targets'][0]
+    n = labels.numel()
+    assert teacher_records['bbox_pred'].shape == (n, 4 if teacher_agnostic else 32)
+    assert records['bbox']['inputs']['bbox_pred'].shape == (n, 4 if student_agnostic else 32)
+    assert 0 < int((labels < 8).sum()) < n
+
+    head = copy.deepcopy(teacher_head).double()
+    with torch.no_grad():
+        teacher_feats = teacher_records['roi_feats'].double()
+        moved = by_channel_statistics(kd.connector(seen['feats']).double(), teacher_feats)
+        _, cross_reg = head(moved)
+        _, teacher_reg = head(teacher_feats)
+    reg, all_deltas = 0.0, 0.0
+    for i in range(n):
+        c = int(labels[i])
+        if c < 8:
+            first = 0 if teacher_agnostic else 4 * c
+            reg += float((cross_reg[i, first:first + 4] - teacher_reg[i, first:first + 4])
+                         .abs().sum())
+            all_deltas += float((cross_reg[i] - teacher_reg[i]).abs().sum())
+    assert reg > 0
+    if not teacher_agnostic:        # the test tells the ground-truth class's deltas from all
+        assert all_deltas > 1.5 * reg
+    assert step.losses['loss_roi_crosskd_reg'].item() == pytest.approx(0.5 * 3.0 * reg / n,
+                                                                       rel=1e-3)

@@ -108,6 +108,7 @@ TASKS = {
                      hint=('hint_frcnn.py', 'student + hint KD (Chen et al.)'),
                      cwd=('cwd_frcnn.py', 'student + CWD'),
                      pkd=('pkd_frcnn.py', 'student + PKD'),
+                     pkd_p2_p5=('pkd_p2_p5_frcnn.py', 'student + PKD (P2-P5, as MMRazor)'),
                      mgd=('mgd_frcnn.py', 'student + MGD'),
                      fgd=('fgd_frcnn.py', 'student + FGD'),
                      pkd_reviewkd=('pkd_reviewkd_frcnn.py', 'student + PKD + ReviewKD'),

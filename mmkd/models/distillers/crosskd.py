@@ -18,9 +18,11 @@ BRANCHES = ('cls', 'reg')
 
 
 def head_with_hold(head: nn.Module, feat: torch.Tensor, index: int):
-    """A GFL head on one level's (N, C, H, W) ``feat``, also returning each branch's map before
-    the activation of its conv ``index - 1`` (what CrossKD hands to the other head):
-    ``(cls_score, bbox_pred before the level's Scale, {'cls': map, 'reg': map})``."""
+    """A GFL head on one level's (N, C, H, W) ``feat``, also returning each branch's output of
+    its conv ``index - 1`` (what CrossKD hands to the other head) **after** that conv's ReLU:
+    the map is held before ``conv.activate``, but mmcv's ReLU is in place and overwrites it (as
+    in the authors' ``forward_crosskd_single``): ``(cls_score, bbox_pred before the level's
+    Scale, {'cls': map, 'reg': map})``."""
     held, outputs = {}, {}
     for branch in BRANCHES:
         x = feat
@@ -34,8 +36,10 @@ def head_with_hold(head: nn.Module, feat: torch.Tensor, index: int):
 
 
 def head_tail(head: nn.Module, held: dict, index: int, scale: nn.Module):
-    """``head``'s layers from conv ``index`` on (its activation first), its predictors and the
-    level's ``scale``, on held maps: ``(cls_score, bbox_pred)``."""
+    """``head``'s layers from conv ``index`` on, its predictors and the level's ``scale``, on
+    held maps, a ReLU first (the held maps are after the ReLU, but moved to the teacher's
+    statistics they have negative values again; the authors apply it too):
+    ``(cls_score, bbox_pred)``."""
     outputs = {}
     for branch in BRANCHES:
         x = F.relu(held[branch])
@@ -56,14 +60,18 @@ class CrossKD(BaseDistiller):
       prior the student's targets do not ignore, divided by the positives (as the student's
       quality focal loss), times ``cls_weight``;
     * ``loss_crosskd_reg``: :func:`~mmkd.models.losses.edge_distribution_kd` (T 1) weighted by
-      the teacher's top class probability, divided by the sum of those weights, times
-      ``reg_weight``.
+      the teacher's top class probability (0 on the priors the targets ignore), divided by the
+      sum of those weights, times ``reg_weight``.
 
-    The held maps are the branch convs' outputs before their activation (taps on the norm
-    layers, one record per level); each student channel is moved to the teacher's mean and
-    standard deviation (CrossKD's ``align_scale``), through a 1x1 conv first where the two
-    heads' widths differ (an mmkd addition: the authors pair heads of one width). The student
-    still trains its own head on the ground truth only.
+    The held maps are the outputs of conv ``reused_index - 1`` of each branch **after** its
+    ReLU: the student's tap is on the norm layer (one record per level) and the teacher's
+    :func:`head_with_hold` holds the map before ``activate``, but mmcv's ConvModule ReLU is in
+    place and overwrites the held tensor, so both are the activated maps (the authors' code
+    holds the same way, with the same aliasing, and its numbers agree with these). Each
+    student channel is moved to the teacher's mean and standard deviation (CrossKD's
+    ``align_scale``), through a 1x1 conv first where the two heads' widths differ (an mmkd
+    addition: the authors pair heads of one width), then a ReLU, then the teacher's tail. The
+    student still trains its own head on the ground truth only.
 
     Args:
         reused_index (int): the first teacher conv reused: 1 .. stacked_convs (the predictors

@@ -35,6 +35,22 @@ class LD(BaseDistiller):
     The valuable localization region of the paper (LD on high-IoU negatives) is not part of
     mmdet's ``LDHead`` and not here either.
 
+    Nor is the authors' class KD on the main region: HikariTJU/LD's ``LDHead``
+    (``mmdet/models/dense_heads/ld_head.py``) builds ``loss_kd`` by default as
+    ``KnowledgeDistillationKLDivLoss(loss_weight=10, T=2)``, which
+    ``configs/ld/ld_r18_gflv1_r101_fpn_coco_1x.py`` inherits and
+    ``configs/ld/ld_r50_gflv1_r101_fpn_coco_1x.py`` states: on each level's positive priors,
+    the teacher's and student's C class logits each softmaxed,
+    ``T^2 KL(softmax(t / T) || softmax(s / T))`` averaged over the classes, times the label
+    weight, divided by that level's positives (the same term on the valuable localization
+    region is multiplied by 0). mmdet 3.3's ``LDHead`` and ``configs/ld`` (what this
+    class follows) leave it out, and so does this class: its loss is the box term alone. A
+    user who wants class KD as well lists a second distiller beside it, e.g.
+    ``dict(type='mmkd.DenseLogitKD', temperature=2.0, loss_weight=...)`` (GFL heads pair with
+    it: ``configs/logitkd_gfl.py``), which is not the authors' term: it covers every prior, not
+    the positives, with the per-class binary KL of a sigmoid head summed over the classes, and
+    averages over all priors, so its weight is not comparable with their 10.
+
     Args:
         temperature (float): ``T``; 10 in mmdet's LD config.
         loss_weight (float): 0.25 in mmdet's LD config.

@@ -16,8 +16,12 @@ class PKD(PairedLevelsDistiller):
 
     Args:
         student, teacher (str): modules returning a tuple of levels. Default ``'neck'``.
-        loss_weight (float): 6 in MMRazor's Faster R-CNN R101 -> R50 config (FPN levels 0-3).
-        strides (Sequence[int], optional): distil these strides only. Default: all shared.
+        loss_weight (float): 6, as MMRazor's Faster R-CNN R101 -> R50 config, which gives it to
+            each of the FPN levels 0-3 (P2-P5, strides 4-32).
+        strides (Sequence[int], optional): distil these strides only. Default: all shared,
+            which on mmdet's Faster R-CNN FPN adds P6 (stride 64, a max-pool of P5) to
+            MMRazor's four levels: +22% on ``configs/pkd_frcnn.py``'s first step. Pass
+            ``strides=[4, 8, 16, 32]`` for MMRazor's levels (``configs/pkd_p2_p5_frcnn.py``).
         connector (str): ``'if_widths_differ'`` (default) or ``'always'``.
     """
 

@@ -14,9 +14,10 @@ class RKD(ObjectRelationDistiller):
     :func:`~mmkd.models.losses.rkd_angle_loss`, Huber): ``loss_rkd_distance`` and
     ``loss_rkd_angle``. Zero for a batch with fewer than 2 (3) objects.
 
-    The paper writes each term as a sum over the pairs (triplets); here it is their mean, as in
-    the authors' code that set the weights, so that a batch's weight does not grow with the
-    square (cube) of its object count.
+    The paper writes each term as a sum over the pairs (triplets); here, as in the authors'
+    code (lenscloth/RKD) that set the weights, it is the mean over all ``K^2`` (``K^3``)
+    entries, those of a repeated object included (they add 0), so that a batch's weight does not
+    grow with the square (cube) of its object count.
 
     Args:
         student, teacher (str): modules returning a tuple of levels. Default ``'neck'``.

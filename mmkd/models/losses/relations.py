@@ -13,11 +13,14 @@ def _zero(embeddings: torch.Tensor) -> torch.Tensor:
 
 
 def normalised_distances(embeddings: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    """RKD's distance potential: ``||e_i - e_j||_2 / mu``, ``mu`` the mean distance over the
-    pairs ``i != j``. (K, D) -> (K, K), zero on the diagonal."""
-    distances = torch.cdist(embeddings, embeddings)
-    count = embeddings.shape[0]
-    mu = distances.sum() / (count * (count - 1))
+    """RKD's distance potential: ``||e_i - e_j||_2 / mu``, ``mu`` the mean of the positive
+    distances (the pairs ``i != j`` of distinct embeddings), as the authors' code.
+    (K, D) -> (K, K), zero on the diagonal."""
+    # without the matrix-product shortcut, so that the diagonal is exactly 0
+    distances = torch.cdist(embeddings, embeddings,
+                            compute_mode='donot_use_mm_for_euclid_dist')
+    positive = distances > 0
+    mu = distances.sum() / positive.sum().clamp(min=1)
     return distances / mu.clamp(min=eps)
 
 
@@ -30,30 +33,26 @@ def triplet_angles(embeddings: torch.Tensor) -> torch.Tensor:
 
 
 def rkd_distance_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-    """Huber loss (delta 1) between the two models' normalised distances, averaged over the
-    ordered pairs ``i != j``; zero with fewer than 2 objects."""
-    count = student.shape[0]
-    if count < 2:
+    """Huber loss (delta 1) between the two models' normalised distances, averaged over all
+    ``K^2`` entries of the (K, K) matrices, the diagonal's zeros included, as the authors'
+    code (lenscloth/RKD ``RkdDistance``); zero with fewer than 2 objects."""
+    if student.shape[0] < 2:
         return _zero(student)
-    off_diagonal = ~torch.eye(count, dtype=torch.bool, device=student.device)
     with torch.no_grad():
         target = normalised_distances(teacher.detach())
-    return F.smooth_l1_loss(normalised_distances(student)[off_diagonal], target[off_diagonal])
+    return F.smooth_l1_loss(normalised_distances(student), target)
 
 
 def rkd_angle_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-    """Huber loss (delta 1) between the two models' triplet angles, averaged over the ordered
-    triplets of three different objects; zero with fewer than 3 objects."""
-    count = student.shape[0]
-    if count < 3:
+    """Huber loss (delta 1) between the two models' triplet angles, averaged over all ``K^3``
+    entries of the (K, K, K) cosines, as the authors' code (lenscloth/RKD ``RKdAngle``): a
+    triplet with a repeated object has the same cosine (0 or 1) in both models and adds 0 to
+    the sum, K^3 to the count. Zero with fewer than 3 objects."""
+    if student.shape[0] < 3:
         return _zero(student)
-    index = torch.arange(count, device=student.device)
-    distinct = ((index[:, None, None] != index[None, :, None])
-                & (index[:, None, None] != index[None, None, :])
-                & (index[None, :, None] != index[None, None, :]))
     with torch.no_grad():
         target = triplet_angles(teacher.detach())
-    return F.smooth_l1_loss(triplet_angles(student)[distinct], target[distinct])
+    return F.smooth_l1_loss(triplet_angles(student), target)
 
 
 def similarity_matrix(embeddings: torch.Tensor) -> torch.Tensor:
