@@ -1,7 +1,11 @@
 # PKD on BCCD: all FPN levels, student 32 -> teacher 64 channels through a 1x1 conv, weight 6
 # (MMRazor's Faster R-CNN setting).
+# PKD levels: P2-P6 (strides 4-64), as measured. MMRazor's Faster R-CNN config, whose weight 6
+# this takes, distils P2-P5 only; P6 (a max-pool of P5) adds about a fifth to the loss
+# (configs/pkd_p2_p5_frcnn.py has MMRazor's levels).
 _base_ = ['./_base_/distill/frcnn_mv2_bccd.py']
 
 model = dict(distillers=[
-    dict(type='mmkd.PKD', student='neck', teacher='neck', loss_weight=6.0),
+    dict(type='mmkd.PKD', student='neck', teacher='neck',
+         strides=[4, 8, 16, 32, 64], loss_weight=6.0),
 ])

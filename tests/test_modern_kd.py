@@ -129,3 +129,26 @@ def test_shapes_configs_train_a_step(config, strides, teacher_checkpoint):
     losses[name].backward()
     assert model.student.neck.fpn_convs[0].conv.weight.grad.abs().sum() > 0
     assert [p.stride for p in model.distillers[0].pairs] == strides
+
+
+def test_every_pkd_config_names_the_levels_it_distils():
+    """PKD's default (every shared stride) is not MMRazor's four Faster R-CNN levels, so each
+    shipped PKD config writes its strides out and its comment names the levels: P2-P5
+    (MMRazor's) or P2-P6 (P6 added), never silently. (Read as text: no config inherits its PKD
+    entry from a base.)"""
+    import glob
+    import re
+    found = 0
+    for path in glob.glob(osp.join(CONFIGS, '**', '*.py'), recursive=True):
+        text = open(path).read()
+        if 'gfl' in osp.basename(path):
+            continue
+        for entry in re.findall(r"dict\(type='mmkd\.PKD'[^)]*\)", text):
+            strides = re.search(r'strides=\[([0-9, ]+)\]', entry)
+            assert strides, f'{path}: {entry}'
+            strides = [int(s) for s in strides.group(1).split(',')]
+            assert strides in ([4, 8, 16, 32], [4, 8, 16, 32, 64]), path
+            levels = 'P2-P5' if strides == [4, 8, 16, 32] else 'P2-P6'
+            assert levels in text, f'{path}: strides {strides}, comment lacks {levels}'
+            found += 1
+    assert found >= 18
