@@ -3,12 +3,15 @@ the pictures, on the shapes configs with a random teacher."""
 import os.path as osp
 
 import mmcv
+import numpy as np
 import torch
 from mmengine.config import Config
 
 from conftest import (CONFIGS, REVIEWKD_CONFIG, STUDENT_CONFIG, TEACHER_CONFIG, run_tool,
                       save_fresh_checkpoint)
-from test_tools_e2e import tiny_data_options
+from mmkd.apis.inspect import title_strip
+from mmkd.utils import load_run_config
+from test_tools_e2e import parsed_options, tiny_data_options
 
 
 def inspect(tmp_path, *options, args=('--pictures', '0')):
@@ -17,6 +20,19 @@ def inspect(tmp_path, *options, args=('--pictures', '0')):
                    '2', '--out', str(out), *args, '--cfg-options',
                    *tiny_data_options(tmp_path / 'data'), *options)
     return log, (out / 'inspect.md').read_text(), out
+
+
+def assert_titled_panels(path, titles):
+    """The picture at ``path`` is one square panel per title side by side, each under the strip
+    :func:`title_strip` draws for its title (so: titled, in this order)."""
+    picture = mmcv.imread(str(path), channel_order='rgb')
+    width = picture.shape[1] // len(titles)
+    strips = [title_strip(title, width, width) for title in titles]
+    rows = strips[0].shape[0]
+    assert picture.shape[:2] == (rows + width, len(titles) * width)
+    for index, (title, strip) in enumerate(zip(titles, strips)):
+        assert (strip < 128).any(), title            # the text is drawn
+        assert np.array_equal(picture[:rows, index * width:(index + 1) * width], strip), title
 
 
 def test_pairing_loss_scales_and_pictures(tmp_path):
@@ -37,8 +53,7 @@ def test_pairing_loss_scales_and_pictures(tmp_path):
     for name in ('levels_0_ReviewKD_0.png', 'levels_0_ReviewKD_1.png', 'detections_0.png',
                  'detections_1.png'):
         assert osp.getsize(out / name) > 1000, name
-    height, width = mmcv.imread(str(out / 'detections_0.png')).shape[:2]
-    assert width == 3 * height      # square images: ground truth, the teacher, the student
+    assert_titled_panels(out / 'detections_0.png', ['ground truth', 'teacher', 'student'])
 
 
 def test_a_teacher_of_another_class_count_is_flagged_with_the_cause(tmp_path):
@@ -84,8 +99,8 @@ def test_each_of_several_teachers_is_scored_and_flagged_by_its_key(tmp_path, tea
             "scores do not mean the data set's classes (model.teachers[1].config)") in report
     assert 'the teacher 0 predicts' not in report
     assert (f'(model.teachers[0].checkpoint={teacher_checkpoint})') in report
-    height, width = mmcv.imread(str(out / 'detections_0.png')).shape[:2]
-    assert width == 4 * height      # square images: ground truth, teachers 0 and 1, student
+    assert_titled_panels(out / 'detections_0.png',
+                         ['ground truth', 'teacher 0', 'teacher 1', 'student'])
 
 
 def test_a_distill_weight_1000x_too_high_is_flagged_with_its_key(tmp_path, teacher_checkpoint):
@@ -95,6 +110,36 @@ def test_a_distill_weight_1000x_too_high_is_flagged_with_its_key(tmp_path, teach
     assert warning and 'set model.distillers.0.loss_weight (now 1200.0)' in warning[0]
     _, report, _ = inspect(tmp_path, f'model.teacher.checkpoint={teacher_checkpoint}')
     assert 'loss_reviewkd is' not in report     # the shipped weight is in range
+
+
+def test_a_bounded_term_gets_a_note_not_a_weight(tmp_path, teacher_checkpoint):
+    """Chen et al.'s bounded regression is zero where the student beats the teacher: its size
+    is no weight to tune. With RPNKD at weight 1e-4 both its terms are far under the detection
+    losses; its soft-label term is advised a weight, its bounded term is only noted."""
+    from mmdet.registry import MODELS
+    from mmkd.apis.inspect import loss_scale_table
+    options = [*tiny_data_options(tmp_path / 'data'),
+               f'model.teacher.checkpoint={teacher_checkpoint}',
+               'model.distillers.1.loss_weight=0.0001']
+    cfg = load_run_config(osp.join(CONFIGS, 'hint_frcnn.py'), parsed_options(options),
+                          str(tmp_path / 'work'))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    report = loss_scale_table(cfg, model, batches=1).markdown()
+    said = {name: [line for line in report.splitlines() if f'** {name} is' in line]
+            for name in ('loss_rpn_kd_cls', 'loss_rpn_kd_reg')}
+    assert len(said['loss_rpn_kd_cls']) == 1 and said['loss_rpn_kd_cls'][0].startswith(
+        '**WARNING**') and 'set model.distillers.1.loss_weight (now 0.0001)' in \
+        said['loss_rpn_kd_cls'][0]
+    assert len(said['loss_rpn_kd_reg']) == 1, report
+    note = said['loss_rpn_kd_reg'][0]
+    assert note.startswith('**NOTE** loss_rpn_kd_reg is'), note
+    assert ('bounded term, zero where the student already beats the teacher '
+            '(RPNKD.bounded_losses); its size is not a weight to tune') in note
+    assert 'loss_weight' not in note
+    assert [row for row in report.splitlines()
+            if row.startswith('| loss_rpn_kd_reg | model.distillers.1 (RPNKD) |')
+            and row.endswith(' (bounded) |')]
 
 
 def test_distill_vis_hook_draws_at_each_validation(tmp_path, teacher_checkpoint):

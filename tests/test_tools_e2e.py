@@ -66,10 +66,56 @@ def test_train_logs_distill_loss_and_coco_map(kd_run):
                for k in tracked)
 
 
-def test_tools_test_scores_the_checkpoint(kd_run):
-    out = run_tool('tools/test.py', REVIEWKD_CONFIG, str(kd_run['checkpoint']), '--work-dir',
-                   str(kd_run['work'] / 'test'), '--cfg-options', *kd_run['options'])
-    assert re.search(r"'coco/bbox_mAP': -?\d", out)
+def parsed_options(options):
+    """``--cfg-options`` as tools/train.py parses them."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(['--cfg-options', *options]).cfg_options
+
+
+def test_tools_test_scores_the_student_without_its_teacher(kd_run):
+    """tools/test.py on a distillation checkpoint whose teacher file is gone: the student
+    alone, its weights from the checkpoint, scored as the validation of the run scored it
+    (validation and test are the same 4 images here)."""
+    checkpoint = str(kd_run['checkpoint'])
+    gone = kd_run['work'] / 'moved_away' / 'teacher.pth'
+    options = [option for option in kd_run['options']
+               if not option.startswith('model.teacher.checkpoint=')]
+    out = run_tool('tools/test.py', REVIEWKD_CONFIG, checkpoint, '--work-dir',
+                   str(kd_run['work'] / 'test'), '--cfg-options', *options,
+                   f'model.teacher.checkpoint={gone}')
+    assert 'teacher: loaded' not in out
+    saved = torch.load(checkpoint, weights_only=True)['state_dict']
+    students = sum(key.startswith('student.') for key in saved)
+    assert f'alone: {students} tensors loaded from {checkpoint}' in out
+    printed = [line for line in out.splitlines() if line.startswith("{'coco/")][-1]
+    validated = re.findall(r'Epoch\(val\).*', kd_run['log'])[-1]
+    metrics = [{key: float(value) for key, value in re.findall(pattern, line)} for pattern, line
+               in ((r"'(coco/bbox_mAP\w*)': (-?[\d.]+)", printed),
+                   (r'(coco/bbox_mAP\w*): (-?[\d.]+)', validated))]
+    assert len(metrics[0]) == 6 and metrics[0] == metrics[1]
+
+    # In process, what tools/test.py builds predicts what the DistillDetector (its teacher
+    # loaded) predicts: the same boxes and scores, all from the checkpoint's student.
+    from mmdet.registry import MODELS
+    from mmkd.apis.export import load_student_weights, student_run_config
+    from mmkd.utils import load_checkpoint_strict
+    cfg = load_run_config(REVIEWKD_CONFIG, parsed_options(kd_run['options']),
+                          str(kd_run['work'] / 'in_process'))
+    student = MODELS.build(student_run_config(cfg).model)
+    assert load_student_weights(student, checkpoint) == students
+    distiller = MODELS.build(cfg.model)
+    load_checkpoint_strict(distiller, checkpoint)
+    loader_cfg = cfg.test_dataloader
+    loader_cfg.update(num_workers=0, persistent_workers=False)
+    batch = next(iter(Runner.build_dataloader(loader_cfg)))
+    with torch.no_grad():
+        alone, before = student.eval().test_step(batch), distiller.eval().test_step(batch)
+    assert len(alone) == len(batch['inputs']) == 4
+    for ours, theirs in zip(alone, before):
+        assert len(ours.pred_instances) > 0
+        assert torch.equal(ours.pred_instances.bboxes, theirs.pred_instances.bboxes)
+        assert torch.equal(ours.pred_instances.scores, theirs.pred_instances.scores)
 
 
 def test_resume_restores_connectors_and_continues(kd_run):
@@ -80,10 +126,8 @@ def test_resume_restores_connectors_and_continues(kd_run):
     assert osp.isfile(kd_run['work'] / 'run' / 'epoch_2.pth')
 
     # In process: after resuming, the ABF weights are exactly those of the checkpoint.
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    parsed = parser.parse_args(['--cfg-options', *options]).cfg_options
-    cfg = load_run_config(REVIEWKD_CONFIG, parsed, str(kd_run['work'] / 'resume_check'))
+    cfg = load_run_config(REVIEWKD_CONFIG, parsed_options(options),
+                          str(kd_run['work'] / 'resume_check'))
     cfg.resume, cfg.load_from = True, str(kd_run['checkpoint'])
     runner = Runner.from_cfg(cfg)
     runner.load_or_resume()

@@ -15,12 +15,16 @@ Prints, as tables:
    scores under 0.01 (likely causes named), predicts another class count than the data set's,
    or does not beat that student;
 3. each distill loss next to the detection losses over B training batches (default 3), with a
-   warning and the config key when a term is over 10x or under 0.01x the detection total.
+   warning and the config key when a term is over 10x or under 0.01x the detection total;
+   a term its distiller names bounded (``bounded_losses``: Chen et al.'s teacher-bounded
+   regression, zero where the student already beats the teacher) gets a note instead, as its
+   size is not a weight to tune.
 
 Writes the same to ``DIR/inspect.md`` (default ``work_dirs/inspect_<config>``) with PNGs of K
 validation images (default 2): per level-pairing distiller, the teacher's map, the student's
 through its connector and their difference; for ClsMapKD the anchors its mining rule selects,
-over the image; ground truth, teacher and student detections.
+over the image; ground truth, teacher and student detections side by side, each panel under
+its title ("ground truth", "teacher" or "teacher 0", "teacher 1", ..., "student").
 """
 import argparse
 import logging

@@ -1,10 +1,15 @@
 """Turn a DistillDetector checkpoint into a plain MMDetection student (config + weights)."""
+import copy
 import os
 import os.path as osp
 from typing import Optional
 
 import torch
 from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+from torch import nn
 
 from mmkd.engine.hooks import to_plain
 from mmkd.models.teacher import load_model_config
@@ -51,11 +56,76 @@ def student_config(cfg: Config, peer: Optional[int] = None) -> Config:
                          f'model is an mmkd.DistillDetector or an mmkd.MutualDetector')
     plain = {key: _plain_dataset(value) for key, value in cfg.to_dict().items()
              if key not in ('model', 'custom_imports', 'custom_hooks')}
-    student = ConfigDict(load_model_config(student, config_key))
-    student.setdefault('data_preprocessor', cfg.model.get('data_preprocessor'))
-    plain['model'] = student.to_dict()
+    plain['model'] = _as_run(load_model_config(student, config_key), cfg.model).to_dict()
     plain['default_scope'] = 'mmdet'
     return Config(plain)
+
+
+def _as_run(student: ConfigDict, model: ConfigDict) -> ConfigDict:
+    """``student`` with the preprocessor the run feeds it: the distiller's ``model``-level
+    ``data_preprocessor`` where the config sets one (the DistillDetector and the MutualDetector
+    preprocess the batch with it), else the student's own."""
+    student = ConfigDict(student)
+    if model.get('data_preprocessor') is not None:
+        student['data_preprocessor'] = model['data_preprocessor']
+    return student
+
+
+def is_distill_config(cfg: Config) -> bool:
+    """Whether ``cfg``'s model is a :class:`~mmkd.models.DistillDetector`."""
+    return cfg.model.get('type') in DISTILLERS
+
+
+def student_run_config(cfg: Config) -> Config:
+    """The run config of a distillation config with its student alone as ``model`` (as the
+    DistillDetector runs it: its preprocessor included) and the rest as it is: what testing the
+    student needs, without building or loading the teacher (whose checkpoint may be gone)."""
+    if not is_distill_config(cfg):
+        raise ValueError(f'model.type is {cfg.model.get("type")!r}, not a DistillDetector')
+    run = copy.deepcopy(cfg)
+    run.model = _as_run(load_model_config(cfg.model.student, 'model.student'), cfg.model)
+    return run
+
+
+def student_state_dict(checkpoint_file: str, config_key: str = 'checkpoint') -> dict:
+    """The student's weights in ``checkpoint_file``: a checkpoint of a distillation run (its
+    ``student.`` keys, prefix removed; the connectors' are left out) or of a student alone
+    (plain mmdet keys, e.g. written by :func:`export_student`). Read with ``weights_only``."""
+    if not osp.isfile(checkpoint_file):
+        raise FileNotFoundError(f'{config_key}: no checkpoint file at {checkpoint_file!r}')
+    checkpoint = torch.load(checkpoint_file, map_location='cpu', weights_only=True)
+    state = checkpoint.get('state_dict', checkpoint)
+    if any(key.startswith(STUDENT_PREFIX) for key in state):
+        state = {key[len(STUDENT_PREFIX):]: value for key, value in state.items()
+                 if key.startswith(STUDENT_PREFIX)}
+    return state
+
+
+def load_student_weights(student: nn.Module, checkpoint_file: str,
+                         config_key: str = 'checkpoint') -> int:
+    """Load :func:`student_state_dict` of ``checkpoint_file`` into ``student`` strictly (every
+    key and shape accounted for); returns the number of tensors loaded."""
+    state = student_state_dict(checkpoint_file, config_key)
+    try:
+        student.load_state_dict(state)
+    except RuntimeError as err:
+        raise RuntimeError(f'{config_key} {checkpoint_file} is not a checkpoint of the student '
+                           f'of this config: {err}') from None
+    return len(state)
+
+
+def student_test_runner(cfg: Config, checkpoint_file: str) -> Runner:
+    """A Runner that tests the student of distillation config ``cfg`` alone
+    (:func:`student_run_config`: the teacher neither built nor loaded), its weights loaded
+    strictly from ``checkpoint_file`` (:func:`load_student_weights`)."""
+    cfg = student_run_config(cfg)
+    cfg.load_from, cfg.resume = None, False     # the weights are loaded here, below
+    runner = Runner.from_cfg(cfg)
+    student = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    loaded = load_student_weights(student, checkpoint_file, 'checkpoint')
+    print_log(f'testing the student of this config alone: {loaded} tensors loaded from '
+              f'{checkpoint_file}', logger='current')
+    return runner
 
 
 def export_student(config_file: str, checkpoint_file: str, out_dir: str,

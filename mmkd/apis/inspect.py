@@ -24,12 +24,14 @@ class Table:
     header: List[str]
     rows: List[list] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
 
     def markdown(self) -> str:
         lines = [f'## {self.title}', '', '| ' + ' | '.join(self.header) + ' |',
                  '|' + '---|' * len(self.header)]
         lines += ['| ' + ' | '.join(str(cell) for cell in row) + ' |' for row in self.rows]
         lines += [''] + [f'**WARNING** {warning}' for warning in self.warnings]
+        lines += [f'**NOTE** {note}' for note in self.notes]
         return '\n'.join(lines) + '\n'
 
 
@@ -107,18 +109,18 @@ def load_student(cfg, checkpoint: str) -> nn.Module:
     """The student of ``cfg`` with the weights of ``checkpoint``: a student trained alone
     (mmdet keys) or a distilled one (keys under ``student.``)."""
     from mmdet.registry import MODELS
+    from mmkd.apis.export import load_student_weights
     from mmkd.models.teacher import load_model_config
     student = MODELS.build(load_model_config(cfg.model.student, 'model.student'))
-    state = torch.load(checkpoint, map_location='cpu', weights_only=True)
-    state = state.get('state_dict', state)
-    if any(key.startswith('student.') for key in state):
-        state = {k[len('student.'):]: v for k, v in state.items() if k.startswith('student.')}
-    try:
-        student.load_state_dict(state)
-    except RuntimeError as err:
-        raise RuntimeError(f'--student-checkpoint {checkpoint} is not a checkpoint of the '
-                           f'student of this config: {err}') from None
+    load_student_weights(student, checkpoint, '--student-checkpoint')
     return student
+
+
+def teacher_names(model) -> List[str]:
+    """How tables and pictures name the teachers: ``teacher``, or ``teacher 0``, ``teacher 1``,
+    ... where there are several."""
+    several = len(model.teachers) > 1
+    return [f'teacher {index}' if several else 'teacher' for index in range(len(model.teachers))]
 
 
 def _teacher_warnings(name: str, key: str, checkpoint: str, teacher_map: float,
@@ -150,8 +152,7 @@ def teacher_table(cfg, model, num_images: int, student_checkpoint: Optional[str]
     another class count than the data set's, and when it does not beat the trained student."""
     loader = subset_loader(cfg.val_dataloader, num_images)
     several = len(model.teachers) > 1
-    teachers = [(f'teacher {index}' if several else 'teacher', teacher)
-                for index, teacher in enumerate(model.teachers)]
+    teachers = list(zip(teacher_names(model), model.teachers))
     scored = [(name, teacher.detector) for name, teacher in teachers]
     scored.append(('student in the distiller', model))
     if student_checkpoint:
@@ -190,13 +191,16 @@ def loss_scale_table(cfg, model, batches: int = 3) -> Table:
     """Each distill loss next to the student's detection losses, averaged over the first
     ``batches`` training batches with the model's current weights (under ``no_grad``). A distill
     term outside :data:`LOSS_RATIO_RANGE` times the detection total is flagged with the config
-    key that sets its weight."""
+    key that sets its weight, unless the distiller names it among its ``bounded_losses`` (zero
+    where the student already beats the teacher): the size of such a term says where the bound
+    is active, not how much it weighs, so it gets a note instead of a weight to set."""
     loader_cfg = copy.deepcopy(cfg.train_dataloader)
     loader_cfg.update(num_workers=0, persistent_workers=False)
     loader = Runner.build_dataloader(loader_cfg, seed=0)
     model.train()
     totals: Dict[str, float] = {}
     owner: Dict[str, int] = {}
+    bounded = set()
     with torch.no_grad():
         for _, data in zip(range(batches), loader):
             data = model.data_preprocessor(data, True)
@@ -204,6 +208,8 @@ def loss_scale_table(cfg, model, batches: int = 3) -> Table:
             for index, distiller in enumerate(model.distillers):
                 for name in distiller(step.student_records[index], step.teacher_records[index]):
                     owner[model.loss_prefixes[index] + name] = index
+                    if name in distiller.bounded_losses:
+                        bounded.add(model.loss_prefixes[index] + name)
             for name, value in step.losses.items():
                 if 'loss' in name:
                     totals[name] = totals.get(name, 0.0) + _sum(value) / batches
@@ -214,9 +220,16 @@ def loss_scale_table(cfg, model, batches: int = 3) -> Table:
         source = (f'model.distillers.{owner[name]} ({type(model.distillers[owner[name]]).__name__})'
                   if name in owner else 'student')
         ratio = value / detection if detection else float('nan')
-        table.rows.append([name, source, f'{value:.4g}', f'{ratio:.3g}' if name in owner else ''])
+        table.rows.append([name, source, f'{value:.4g}', '' if name not in owner else
+                           f'{ratio:.3g}' + (' (bounded)' if name in bounded else '')])
         low, high = LOSS_RATIO_RANGE
-        if name in owner and not low <= ratio <= high:
+        if name in bounded and not low <= ratio <= high:
+            table.notes.append(
+                f'{name} is {ratio:.3g}x the detection losses: bounded term, zero where the '
+                'student already beats the teacher '
+                f'({type(model.distillers[owner[name]]).__name__}.bounded_losses); its size is '
+                'not a weight to tune')
+        elif name in owner and not low <= ratio <= high:
             distiller = model.distillers[owner[name]]
             key = f'model.distillers.{owner[name]}.loss_weight'
             if ratio == 0:
@@ -350,32 +363,53 @@ def draw_mining(model, cfg, out_dir: str, num_images: int = 2, records=None) -> 
     return written
 
 
+def detection_titles(model) -> List[str]:
+    """The titles of the panels of :func:`draw_detections`, left to right: ``ground truth``,
+    the teachers (:func:`teacher_names`), ``student``."""
+    return ['ground truth'] + teacher_names(model) + ['student']
+
+
+def title_strip(title: str, width: int, height: int) -> np.ndarray:
+    """A white (rows, ``width``, 3) uint8 strip with ``title`` in black, to go above a panel
+    of ``height`` x ``width`` pixels; text and rows grow with the panel's size (the rows do
+    not depend on the title, so that the panels of a picture line up)."""
+    import cv2
+    scale = max(0.45, min(width, height) / 400)
+    (_, text_height), baseline = cv2.getTextSize('Hg', cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    rows = text_height + baseline + 8
+    strip = np.full((rows, width, 3), 255, np.uint8)
+    cv2.putText(strip, title, (4, rows - baseline - 4), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                (0, 0, 0), 1, cv2.LINE_AA)
+    return strip
+
+
 def draw_detections(model, cfg, out_dir: str, num_images: int = 2,
                     score_thr: float = 0.3) -> List[str]:
-    """Each teacher's and the student's detections side by side on the first ``num_images``
-    validation images (mmdet's ``DetLocalVisualizer``; the ground truth on the leftmost panel,
-    the first teacher's; then ``teacher 1`` and on, where there are several; the student right).
-    Returns the files written."""
+    """The ground truth, each teacher's and the student's detections side by side on the
+    first ``num_images`` validation images (mmdet's ``DetLocalVisualizer``), each panel under
+    its title (:func:`detection_titles`, drawn by :func:`title_strip`). Returns the files
+    written."""
     from mmdet.visualization import DetLocalVisualizer
     import mmcv
     loader = subset_loader(cfg.val_dataloader, num_images)
     data = next(iter(loader))
     visualizer = DetLocalVisualizer(name=f'mmkd_inspect_{id(model)}')
     visualizer.dataset_meta = loader.dataset.metainfo
-    several = len(model.teachers) > 1
+    titles = detection_titles(model)
     with torch.no_grad():
-        predictions = {f'teacher {index}' if several else 'teacher':
-                       teacher.detector.eval().test_step(data)
-                       for index, teacher in enumerate(model.teachers)}
-        predictions['student'] = model.eval().test_step(data)
+        predictions = [teacher.detector.eval().test_step(data) for teacher in model.teachers]
+        predictions.append(model.eval().test_step(data))
     written = []
     for image, sample in enumerate(data['data_samples']):
         picture = mmcv.imconvert(mmcv.imread(sample.img_path), 'bgr', 'rgb')
         panels = []
-        for panel, (name, outputs) in enumerate(predictions.items()):   # boxes in the
-            visualizer.add_datasample(name, picture, outputs[image],      # original pixels
-                                      draw_gt=panel == 0, pred_score_thr=score_thr)
-            panels.append(visualizer.get_image())
+        # the ground truth alone, then each model's predictions alone (in the original pixels)
+        for index, (title, outputs) in enumerate(zip(titles, [predictions[0]] + predictions)):
+            visualizer.add_datasample(title, picture, outputs[image], draw_gt=index == 0,
+                                      draw_pred=index > 0, pred_score_thr=score_thr)
+            panel = visualizer.get_image()
+            panels.append(np.concatenate(
+                [title_strip(title, panel.shape[1], panel.shape[0]), panel], axis=0))
         path = osp.join(out_dir, f'detections_{image}.png')
         mmcv.imwrite(np.concatenate(panels, axis=1)[..., ::-1], path)
         written.append(path)

@@ -3,7 +3,7 @@ import contextlib
 import logging
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.distributed as dist
@@ -35,6 +35,60 @@ def _errors_name(config_key: str):
 
 def _scale(loss, factor):
     return [item * factor for item in loss] if isinstance(loss, list) else loss * factor
+
+
+def init_modules_from_teacher(student: torch.nn.Module, teacher: torch.nn.Module,
+                              init_student: Union[bool, Sequence[str]],
+                              config_key: str = 'model.init_student') -> List[str]:
+    """The module paths ``init_student`` names (``True``: the teacher's modules with weights,
+    but its backbone; ``False``: none), each checked to have the same state-dict keys and
+    shapes in ``student`` and ``teacher``.
+
+    Raises:
+        ValueError: a path that one model lacks, or keys or shapes that differ (listed, with
+            both shapes).
+    """
+    if init_student is False or init_student is None:
+        return []
+    if init_student is True:
+        paths = [name for name, child in teacher.named_children()
+                 if name != 'backbone' and child.state_dict()]
+    elif isinstance(init_student, (list, tuple)) and init_student and all(
+            isinstance(path, str) and path for path in init_student):
+        paths = list(init_student)
+    else:
+        raise ValueError(f'{config_key}={init_student!r}: give True (every module but the '
+                         "backbone), False, or a list of module paths such as ['neck', "
+                         "'rpn_head']")
+    problems = []
+    for path in paths:
+        modules = []
+        for side, model in (('student', student), ('teacher', teacher)):
+            try:
+                modules.append(model.get_submodule(path))
+            except AttributeError:
+                children = [name for name, _ in model.named_children()]
+                problems.append(f'the {side} has no module {path!r} (its modules: {children})')
+        if len(modules) < 2:
+            continue
+        mine, theirs = (module.state_dict() for module in modules)
+        only_student = sorted(set(mine) - set(theirs))
+        only_teacher = sorted(set(theirs) - set(mine))
+        shapes = [f'{path}.{key}: student {tuple(mine[key].shape)}, teacher '
+                  f'{tuple(theirs[key].shape)}' for key in mine
+                  if key in theirs and mine[key].shape != theirs[key].shape]
+        if only_student or only_teacher:
+            problems.append(f'{path} has keys only the student has {only_student[:5]} and '
+                            f'keys only the teacher has {only_teacher[:5]}')
+        if shapes:
+            problems.append(f'{path} differs in {len(shapes)} shapes: ' + '; '.join(shapes[:5])
+                            + ('; ...' if len(shapes) > 5 else ''))
+    if problems:
+        raise ValueError(f'{config_key}={init_student!r}: the student cannot start from the '
+                         "teacher's weights: " + ' | '.join(problems) + '. It copies modules '
+                         'of the same shapes in both models (FGD\'s and MGD\'s pairs differ '
+                         'in the backbone only): name those that match, or set it False')
+    return paths
 
 
 @dataclass
@@ -80,6 +134,15 @@ class DistillDetector(BaseDetector):
         teachers (list[dict], optional): several teachers (MEAL V2-style ensembles), each a
             ``teacher`` dict, loaded and frozen the same way; instead of ``teacher``. Each must
             be read by some distiller.
+        init_student (bool | list[str]): start the student from the (first) teacher's weights
+            of some modules, copied once after the student's own initialisation
+            (:meth:`init_weights`; a ``load_from`` or a resumed checkpoint overrides them as it
+            overrides any initialisation). ``True``: every module but the backbone, the rule of
+            FGD's and MGD's authors (``init_student=True`` in their detection configs, whose
+            teacher and student differ in the backbone only); a list of module paths
+            (``['neck', 'rpn_head']``): those. Each must have the same keys and shapes in both
+            models, checked at build (a mismatch names ``model.init_student``, the keys and
+            both shapes). Default False.
     """
 
     NONFINITE_ACTIONS = ('stop', 'skip')
@@ -87,7 +150,8 @@ class DistillDetector(BaseDetector):
     def __init__(self, student: Union[dict, str], teacher: Optional[dict] = None,
                  distillers: Optional[List[dict]] = None,
                  data_preprocessor: Union[dict, None] = None, nonfinite_loss: str = 'stop',
-                 teachers: Optional[List[dict]] = None, init_cfg=None):
+                 teachers: Optional[List[dict]] = None,
+                 init_student: Union[bool, Sequence[str]] = False, init_cfg=None):
         if nonfinite_loss not in self.NONFINITE_ACTIONS:
             raise ValueError(f'model.nonfinite_loss={nonfinite_loss!r}: choose from '
                              f'{self.NONFINITE_ACTIONS}')
@@ -106,6 +170,8 @@ class DistillDetector(BaseDetector):
         with torch.random.fork_rng(devices=[]):
             self._build_teachers(teacher, teachers)
             self._build_distillers(distillers)
+        self.init_student = init_modules_from_teacher(self.student, self.teacher.detector,
+                                                      init_student)
 
     def _build_teachers(self, teacher, teachers):
         if (teacher is None) == (teachers is None):
@@ -189,6 +255,19 @@ class DistillDetector(BaseDetector):
                                 teacher_records[0] if len(read) == 1
                                 else distiller.merge_teachers(teacher_records),
                                 self.student, self._frozen[read[0]].detector)
+
+    def init_weights(self):
+        """The student's and the distillers' initialisation, then the copy of the teacher's
+        weights asked for by ``init_student``."""
+        super().init_weights()
+        if self.init_student:
+            copied = 0
+            for path in self.init_student:
+                state = self.teacher.detector.get_submodule(path).state_dict()
+                self.student.get_submodule(path).load_state_dict(state)
+                copied += len(state)
+            print_log(f'model.init_student: the student\'s {", ".join(self.init_student)} '
+                      f'start from the teacher\'s weights ({copied} tensors)', logger='current')
 
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)

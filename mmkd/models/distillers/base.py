@@ -1,7 +1,7 @@
 """The interface every distiller implements."""
 import difflib
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -39,6 +39,10 @@ class BaseDistiller(BaseModule):
         averages_teachers (bool): whether :meth:`merge_teachers` can stand for several
             teachers (``read_teacher='mean'``); False where averaging its records would not be
             an ensemble (a head's logits, say).
+        bounded_losses (tuple[str]): the losses (names as :meth:`loss` returns them) that are
+            bounded by design: zero where the student already beats the teacher (a hinge on
+            the teacher's error, say). Their size tells where the bound is active, not how much
+            they weigh, so ``tools/inspect_distill.py`` suggests no weight for them.
 
     Args:
         student_taps, teacher_taps (dict): role -> dotted path of a module or method.
@@ -47,6 +51,7 @@ class BaseDistiller(BaseModule):
 
     teacher_work = 'backbone + neck'
     averages_teachers = True
+    bounded_losses: Tuple[str, ...] = ()
 
     def __init__(self, student_taps: Dict[str, str], teacher_taps: Dict[str, str],
                  loss_weight: float = 1.0, init_cfg=None):

@@ -69,6 +69,7 @@ class RPNKD(_HeadKD):
     """
 
     teacher_work = 'backbone + neck + RPN head'
+    bounded_losses = ('loss_rpn_kd_reg',)    # zero where the student beats the teacher
 
     def __init__(self, loss_weight=1.0, temperature=1.0, mu=0.5, bg_weight=1.5, nu=0.5,
                  margin=0.0, head='rpn_head', neck='neck', init_cfg=None):
@@ -147,6 +148,7 @@ class RoIHeadKD(_HeadKD):
     """
 
     teacher_work = "backbone + neck + box head on the student's sampled RoIs"
+    bounded_losses = ('loss_rcnn_kd_reg',)   # zero where the student beats the teacher
 
     def __init__(self, loss_weight=1.0, temperature=1.0, mu=0.5, bg_weight=1.5, nu=0.5,
                  margin=0.0, roi_head='roi_head', neck='neck', init_cfg=None):
