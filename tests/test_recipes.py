@@ -6,15 +6,27 @@ teacher URL, ImageNet initialisation and COCO evaluator. Only three things chang
 here from the generated shapes and faces), the image scale is 128 px, and the schedule is one
 epoch (2 iterations). Nothing is downloaded: the model-zoo teacher and the ImageNet backbones are
 random weights written into torch's hub cache (``TORCH_HOME``) under the file names of their URLs,
-where a real run would have downloaded them.
+where a real run would have downloaded them. Two kinds of recipe are only checked statically,
+each against the recipe that is run (see STATIC_ONLY): the multi-scale ``*_ms-1x_coco.py``
+variants, and the plain ReviewKD Mask R-CNN recipe, which the ReviewKD + MaskHeadKD one contains.
+
+The static checks compare each recipe with settings written here from the papers, the authors'
+configs (dvlab-research/ReviewKD, ``Detection/configs``) and mmdet's model-zoo metafiles, never
+read from the configs under test: the teacher and its quoted AP, the student (the mmdet config it
+names, apart from the stated backbone change), the distillers, the schedule and ``auto_scale_lr``.
+``tools/train.py --auto-scale-lr`` is checked up to the runner it builds.
 """
+import copy
 import functools
 import glob
+import importlib.util
 import json
 import os
 import os.path as osp
 import re
 import shutil
+import sys
+import types
 import urllib.parse
 
 import pytest
@@ -23,27 +35,54 @@ import yaml
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import CONFIGS, run_tool
+from conftest import CONFIGS, ROOT, run_tool
 from mmkd.models.teacher import load_model_config
 
 RECIPES = sorted(glob.glob(osp.join(CONFIGS, 'coco', '*.py'))
                  + glob.glob(osp.join(CONFIGS, 'widerface', '*.py')))
-DISTILL_RECIPES = [r for r in RECIPES
-                   if Config.fromfile(r).model.type == 'mmkd.DistillDetector']
+
+
+@functools.lru_cache(maxsize=None)
+def recipe_config(path):
+    """The recipe's config, read once per session (the tests only read it)."""
+    return Config.fromfile(path)
+
+
+DISTILL_RECIPES = [r for r in RECIPES if recipe_config(r).model.type == 'mmkd.DistillDetector']
 MMDET_CONFIGS = osp.join(osp.dirname(__import__('mmdet').__file__), '.mim', 'configs')
+README = osp.join(CONFIGS, 'coco', 'README.md')
 SCALE = 128
 
+# Multi-scale variants: each is the named 1x recipe trained at the authors' scales
+MS_VARIANTS = {
+    f'reviewkd_{name}_fpn_ms-1x_coco.py': f'reviewkd_{name}_fpn_1x_coco.py'
+    for name in ('faster-rcnn_r101-r18', 'faster-rcnn_r101-r50', 'faster-rcnn_r50-mobilenetv2',
+                 'retinanet_r101-r50', 'mask-rcnn_r101-r50')}
+# the plain ReviewKD Mask R-CNN recipe is the ReviewKD + MaskHeadKD one less MaskHeadKD
+MASK_PLAIN, MASK_PLUS = ('reviewkd_mask-rcnn_r101-r50_fpn_1x_coco.py',
+                         'reviewkd-maskkd_mask-rcnn_r101-r50_fpn_1x_coco.py')
+# checked statically against a recipe that the smoke test runs
+STATIC_ONLY = set(MS_VARIANTS) | {MASK_PLAIN}
+SMOKE_RECIPES = [r for r in RECIPES if osp.basename(r) not in STATIC_ONLY]
+
 # The papers' settings, written out here rather than read from the configs under test.
+def reviewkd(weight):
+    """ReviewKD (Chen et al., CVPR 2021) on the FPN outputs of both detectors (the authors'
+    Detection/model: the student's FPN features against the teacher's), at the loss weight of
+    the authors' per-setting config (KD.REVIEWKD_LOSS_WEIGHT)."""
+    return ('mmkd.ReviewKD', dict(student='neck', teacher='neck', loss_weight=weight))
+
+
 CHEN_2017_KD = dict(temperature=1.0, mu=0.5, bg_weight=1.5, nu=0.5, margin=0.0)
 PAPER_DISTILLERS = {
-    # ReviewKD (Chen et al., CVPR 2021), detection loss weights of the reference code
-    'reviewkd_faster-rcnn_r101-r18_fpn_1x_coco.py': [('mmkd.ReviewKD', dict(loss_weight=1.2))],
-    'reviewkd_faster-rcnn_r101-r50_fpn_1x_coco.py': [('mmkd.ReviewKD', dict(loss_weight=1.0))],
-    'reviewkd_faster-rcnn_r50-mobilenetv2_fpn_1x_coco.py': [
-        ('mmkd.ReviewKD', dict(loss_weight=2.0))],
-    'reviewkd_retinanet_r101-r50_fpn_1x_coco.py': [('mmkd.ReviewKD', dict(loss_weight=1.0))],
-    'reviewkd-maskkd_mask-rcnn_r101-r50_fpn_1x_coco.py': [
-        ('mmkd.ReviewKD', dict(loss_weight=0.8)), ('mmkd.MaskHeadKD', dict(loss_weight=1.0))],
+    # ReviewKD-R18-R101.yaml 1.2, ReviewKD-R50-R101.yaml 1.0, ReviewKD-MV2-R50.yaml 2.0,
+    # ReviewKD-RT50-RT101.yaml 1.0, ReviewKD-R50-R101-Mask.yaml 0.8
+    'reviewkd_faster-rcnn_r101-r18_fpn_1x_coco.py': [reviewkd(1.2)],
+    'reviewkd_faster-rcnn_r101-r50_fpn_1x_coco.py': [reviewkd(1.0)],
+    'reviewkd_faster-rcnn_r50-mobilenetv2_fpn_1x_coco.py': [reviewkd(2.0)],
+    'reviewkd_retinanet_r101-r50_fpn_1x_coco.py': [reviewkd(1.0)],
+    MASK_PLAIN: [reviewkd(0.8)],
+    MASK_PLUS: [reviewkd(0.8), ('mmkd.MaskHeadKD', dict(loss_weight=1.0))],
     # Chen et al., NeurIPS 2017: gamma 0.5 on the hint; T 1, mu 0.5, w_bg 1.5, nu 0.5, m 0
     'hintkd_faster-rcnn_r101-r50_fpn_1x_coco.py': [
         ('mmkd.FeatureHint', dict(loss_weight=0.5)), ('mmkd.RPNKD', CHEN_2017_KD),
@@ -52,6 +91,65 @@ PAPER_DISTILLERS = {
     'clsmapkd_retinanet_r50-mobilenetv2_fpn_2x_widerface.py': [
         ('mmkd.ClsMapKD', dict(mode='seed', alpha=50.0, scale=16.2, beta=6.4))],
 }
+PAPER_DISTILLERS.update({ms: PAPER_DISTILLERS[one_x] for ms, one_x in MS_VARIANTS.items()})
+
+# Teachers: mmdet's closest model-zoo entry to the paper's teacher (a Detectron2 3x model)
+FRCNN_R101_3X = 'mmdet::faster_rcnn/faster-rcnn_r101_fpn_ms-3x_coco.py'
+FRCNN_R50_3X = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_ms-3x_coco.py'
+RETINANET_R101_3X = 'mmdet::retinanet/retinanet_r101_fpn_ms-640-800-3x_coco.py'
+MASK_R101_3X = 'mmdet::mask_rcnn/mask-rcnn_r101_fpn_ms-poly-3x_coco.py'
+FACE_TEACHER = osp.join(CONFIGS, 'widerface', 'retinanet_r50_fpn_2x_widerface.py')
+# Students: mmdet's 1x configs
+FRCNN_R50_1X = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+RETINANET_R50_1X = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+MASK_R50_1X = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
+
+# The backbone changes a student makes to the mmdet config it names. R18 as mmdet's
+# retinanet_r18_fpn_1x_coco.py makes it (torchvision weights, 64-512 channels).
+R18 = dict(backbone=dict(depth=18, init_cfg=dict(type='Pretrained',
+                                                 checkpoint='torchvision://resnet18')),
+           neck=dict(in_channels=[64, 128, 256, 512]))
+# ReviewKD's MobileNetV2 (Detection/model/backbone/mobilenetv2.py, ReviewKD-MV2-R50.yaml): the FPN
+# reads m2-m5, the last block of strides 4, 8, 16, 32 (24, 32, 96, 320 channels: mmdet's
+# MobileNetV2 out indices 1, 2, 4, 6; 7 would be the 1280-channel conv2 the authors do not
+# build); MOBILENETV2.NORM 'FrozenBN' (statistics and affine fixed); FREEZE_AT 0 (no conv frozen).
+MV2_CHANNELS = [24, 32, 96, 320]
+MV2_BACKBONE = dict(
+    type='MobileNetV2', out_indices=(1, 2, 4, 6), frozen_stages=-1,
+    norm_cfg=dict(type='BN', requires_grad=False), norm_eval=True,
+    init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://mmdet/mobilenet_v2'))
+MV2 = dict(backbone=dict(_replace_=MV2_BACKBONE), neck=dict(in_channels=MV2_CHANNELS))
+# the face student: the face teacher's RetinaNet on that MobileNetV2, 64-channel FPN, 2-conv head
+FACE_MV2 = dict(MV2, neck=dict(in_channels=MV2_CHANNELS, out_channels=64),
+                bbox_head=dict(in_channels=64, feat_channels=64, stacked_convs=2))
+MV2_STUDENTS = [osp.join(CONFIGS, 'coco', 'students', 'faster-rcnn_mobilenetv2_fpn_1x_coco.py'),
+                osp.join(CONFIGS, 'widerface', 'retinanet_mobilenetv2_fpn_2x_widerface.py')]
+
+# recipe -> (teacher config, (the config the student is, the change it makes))
+PAPER_MODELS = {
+    'reviewkd_faster-rcnn_r101-r18_fpn_1x_coco.py': (FRCNN_R101_3X, (FRCNN_R50_1X, R18)),
+    'reviewkd_faster-rcnn_r101-r50_fpn_1x_coco.py': (FRCNN_R101_3X, (FRCNN_R50_1X, None)),
+    'reviewkd_faster-rcnn_r50-mobilenetv2_fpn_1x_coco.py': (FRCNN_R50_3X, (FRCNN_R50_1X, MV2)),
+    'reviewkd_retinanet_r101-r50_fpn_1x_coco.py': (RETINANET_R101_3X, (RETINANET_R50_1X, None)),
+    MASK_PLAIN: (MASK_R101_3X, (MASK_R50_1X, None)),
+    MASK_PLUS: (MASK_R101_3X, (MASK_R50_1X, None)),
+    'hintkd_faster-rcnn_r101-r50_fpn_1x_coco.py': (FRCNN_R101_3X, (FRCNN_R50_1X, None)),
+    'clsmapkd_retinanet_r50-mobilenetv2_fpn_2x_widerface.py': (FACE_TEACHER,
+                                                               (FACE_TEACHER, FACE_MV2)),
+}
+PAPER_MODELS.update({ms: PAPER_MODELS[one_x] for ms, one_x in MS_VARIANTS.items()})
+
+# Schedules. ReviewKD's detection configs: 180k iterations at 8 images per step, the rate /10 at
+# 120k and 160k, i.e. Detectron2's 1x (90k at 16 images, steps 60k, 80k), which is mmdet's 1x in
+# epochs: 12, steps after 8 and 11. The WIDER FACE recipes use mmdet's 2x (24 epochs, 16, 22).
+SCHEDULE_1X = dict(max_epochs=12, milestones=[8, 11])
+SCHEDULE_2X = dict(max_epochs=24, milestones=[16, 22])
+# mmdet's schedules: the rate is set for 16 images per step; scaling is the user's choice
+# (tools/train.py --auto-scale-lr), never on by default
+AUTO_SCALE_LR = dict(enable=False, base_batch_size=16)
+# ReviewKD's training scales (Base-Distillation.yaml: INPUT.MIN_SIZE_TRAIN, chosen per image;
+# Detectron2's MAX_SIZE_TRAIN 1333)
+AUTHORS_TRAIN_SCALES = [(1333, short) for short in (640, 672, 704, 736, 768, 800)]
 # what the smoke run must log for each distiller
 DISTILL_LOSSES = {'mmkd.ReviewKD': 'loss_reviewkd', 'mmkd.MaskHeadKD': 'loss_mask_kd',
                   'mmkd.FeatureHint': 'loss_hint', 'mmkd.RPNKD': 'loss_rpn_kd_cls',
@@ -63,18 +161,27 @@ def recipe_id(path):
 
 
 @functools.lru_cache()
-def metafile_weights():
-    """{checkpoint URL: 'mmdet::<folder>/<config>.py'} over every metafile.yml mmdet ships."""
-    weights = {}
+def metafiles():
+    """Over every metafile.yml mmdet ships: {checkpoint URL: 'mmdet::<folder>/<config>.py'} and
+    {'mmdet::<folder>/<config>.py': {'box AP': .., 'mask AP': ..}} (COCO)."""
+    weights, metrics = {}, {}
     for metafile in glob.glob(osp.join(MMDET_CONFIGS, '*', 'metafile.yml')):
         with open(metafile) as f:
             content = yaml.safe_load(f)
         models = content.get('Models', []) if isinstance(content, dict) else []
         for model in models:
+            config = 'mmdet::' + model['Config'][len('configs/'):]
             urls = model.get('Weights') or []
             for url in [urls] if isinstance(urls, str) else urls:
-                weights[url] = 'mmdet::' + model['Config'][len('configs/'):]
-    return weights
+                weights[url] = config
+            for result in model.get('Results') or []:
+                if result.get('Dataset') == 'COCO':
+                    metrics.setdefault(config, {}).update(result.get('Metrics') or {})
+    return weights, metrics
+
+
+def metafile_weights():
+    return metafiles()[0]
 
 
 def hub_file(url):
@@ -83,6 +190,8 @@ def hub_file(url):
 
 def test_every_distilling_recipe_has_its_published_setting_here():
     assert sorted(map(osp.basename, DISTILL_RECIPES)) == sorted(PAPER_DISTILLERS)
+    assert sorted(PAPER_MODELS) == sorted(PAPER_DISTILLERS)
+    assert STATIC_ONLY <= set(map(osp.basename, RECIPES))
     # the rest: the face recipe's teacher and student, trained alone
     assert sorted(map(recipe_id, set(RECIPES) - set(DISTILL_RECIPES))) == [
         'widerface/retinanet_mobilenetv2_fpn_2x_widerface.py',
@@ -91,13 +200,19 @@ def test_every_distilling_recipe_has_its_published_setting_here():
 
 @pytest.mark.parametrize('recipe', DISTILL_RECIPES, ids=recipe_id)
 def test_recipe_teachers_are_mmdet_model_zoo_entries_and_weights_are_the_papers(recipe):
-    cfg = Config.fromfile(recipe)
+    cfg = recipe_config(recipe)
     name = osp.basename(recipe)
     got = [(d['type'], {k: d.get(k) for k in expected})
            for d, (_, expected) in zip(cfg.model.distillers, PAPER_DISTILLERS[name])]
     assert got == PAPER_DISTILLERS[name]
     assert len(cfg.model.distillers) == len(PAPER_DISTILLERS[name])
     teacher = cfg.model.teacher
+    expected_teacher = PAPER_MODELS[name][0]
+    if expected_teacher.startswith('mmdet::'):
+        assert teacher.config == expected_teacher
+    else:   # a teacher trained by its own recipe, named by path from the recipe's folder
+        assert osp.normpath(teacher.config.replace('{{fileDirname}}', osp.dirname(recipe))) \
+            == osp.normpath(expected_teacher)
     if teacher.checkpoint.startswith('https://'):
         zoo = metafile_weights()
         assert teacher.checkpoint in zoo, f'{teacher.checkpoint} is in no mmdet metafile.yml'
@@ -109,6 +224,221 @@ def test_recipe_teachers_are_mmdet_model_zoo_entries_and_weights_are_the_papers(
     assert cfg.train_dataloader.batch_size == 2
     assert cfg.train_cfg.max_epochs == (24 if 'widerface' in recipe else 12)
     assert cfg.optim_wrapper.optimizer.lr == (0.01 if 'retinanet' in name else 0.02)
+
+
+@functools.lru_cache(maxsize=None)
+def source_model(config):
+    """The model section of an mmdet (or recipe) config, as plain python; read once."""
+    return plain(load_model_config(config, 'student'))
+
+
+def merged(base, update):
+    """``base`` with ``update`` merged in, dicts recursively (lists and values replaced)."""
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(
+            out.get(key), dict) else copy.deepcopy(value)
+    return out
+
+
+def plain(node):
+    """A config node as plain python: dicts, lists (tuples as lists), values."""
+    if isinstance(node, dict):
+        return {k: plain(v) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [plain(v) for v in node]
+    return node
+
+
+@pytest.mark.parametrize('recipe', DISTILL_RECIPES, ids=recipe_id)
+def test_recipe_student_is_the_mmdet_config_it_names_but_for_the_stated_backbone(recipe):
+    """model.student is the named config's model with only the stated change (R18, ReviewKD's
+    MobileNetV2, ...): an unstated change to the student (a frozen backbone, another neck, ...)
+    fails here."""
+    _, (source, change) = PAPER_MODELS[osp.basename(recipe)]
+    expected = copy.deepcopy(source_model(source))
+    for key, value in (change or {}).items():
+        expected[key] = plain(value['_replace_']) if '_replace_' in value else merged(
+            expected[key], plain(value))
+    student = plain(recipe_config(recipe).model.student)
+    # the registry scope mmengine marks a model read from mmdet's configs with, not a setting
+    assert student.pop('_scope_', 'mmdet') == expected.pop('_scope_', 'mmdet') == 'mmdet'
+    assert student == expected
+
+
+@pytest.mark.parametrize('recipe', RECIPES, ids=recipe_id)
+def test_recipe_schedule_is_the_papers_and_lr_scaling_is_off_by_default(recipe):
+    cfg = recipe_config(recipe)
+    schedule = SCHEDULE_2X if 'widerface' in recipe else SCHEDULE_1X
+    assert cfg.train_cfg.max_epochs == schedule['max_epochs']
+    steps = [s for s in cfg.param_scheduler if s.type == 'MultiStepLR']
+    assert len(steps) == 1 and steps[0].get('by_epoch', True)
+    assert list(steps[0].milestones) == schedule['milestones'] and steps[0].gamma == 0.1
+    assert steps[0].end >= schedule['max_epochs']
+    assert plain(cfg.auto_scale_lr) == AUTO_SCALE_LR
+
+
+def readme_table():
+    """{config: (teacher cell, student cell)} from the recipes table of configs/coco/README.md."""
+    rows = {}
+    with open(README) as f:
+        for line in f:
+            match = re.match(r'\| `([\w.-]+\.py)` \| ([^|]+) \| ([^|]+) \|', line)
+            if match:
+                rows[match.group(1)] = (match.group(2), match.group(3))
+    return rows
+
+
+COCO_DISTILL_RECIPES = [r for r in DISTILL_RECIPES if osp.basename(osp.dirname(r)) == 'coco']
+
+
+@pytest.mark.parametrize('recipe', COCO_DISTILL_RECIPES, ids=recipe_id)
+def test_readme_quotes_each_teachers_and_students_metafile_ap(recipe):
+    """configs/coco/README.md has a row for the recipe; the teacher's AP it quotes (box, and mask
+    for Mask R-CNN) is the one mmdet's metafile gives for the paper's teacher config, and so is
+    a student's "(x in mmdet)"."""
+    name = osp.basename(recipe)
+    rows = readme_table()
+    assert name in rows, f'configs/coco/README.md has no row for {name}'
+    teacher_cell, student_cell = rows[name]
+    teacher, (student, _) = PAPER_MODELS[name]
+    metrics = metafiles()[1]
+    quoted = re.search(r'\(([\d.]+)(?: box, ([\d.]+) mask)?\)', teacher_cell)
+    assert quoted, teacher_cell
+    assert float(quoted.group(1)) == metrics[teacher]['box AP']
+    if 'mask' in name:
+        assert quoted.group(2) and float(quoted.group(2)) == metrics[teacher]['mask AP']
+    in_mmdet = re.search(r'\(([\d.]+)(?: / ([\d.]+))? in mmdet\)', student_cell)
+    if in_mmdet:
+        assert float(in_mmdet.group(1)) == metrics[student]['box AP']
+        if in_mmdet.group(2):
+            assert float(in_mmdet.group(2)) == metrics[student]['mask AP']
+
+
+def test_readme_cites_nothing_outside_the_repository():
+    with open(README) as f:
+        text = f.read()
+    assert '../shared' not in text and 'METHODS.md' not in text
+
+
+@pytest.mark.parametrize('config', MV2_STUDENTS, ids=recipe_id)
+def test_mobilenetv2_student_feeds_the_fpn_reviewkds_layers_with_frozen_batchnorm(config):
+    """Built, the MobileNetV2 student hands the FPN the 24, 32, 96, 320-channel features of
+    strides 4-32; its BatchNorm stays in eval mode with fixed affine (Detectron2's FrozenBN) while
+    every convolution trains (FREEZE_AT 0); conv2, which nothing reads, is what
+    find_unused_parameters is there for."""
+    from mmdet.registry import MODELS
+    from torch.nn.modules.batchnorm import _BatchNorm
+    cfg = recipe_config(config)
+    backbone, neck = MODELS.build(cfg.model.backbone), MODELS.build(cfg.model.neck)
+    backbone.train()
+    norms = [m for m in backbone.modules() if isinstance(m, _BatchNorm)]
+    convs = [m for m in backbone.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert norms and not any(m.training for m in norms)
+    assert not any(p.requires_grad for m in norms for p in m.parameters())
+    assert all(p.requires_grad for m in convs for p in m.parameters())
+    stats = [m.running_mean.clone() for m in norms]
+    features = backbone(torch.rand(1, 3, 64, 64))
+    assert [f.shape[1] for f in features] == MV2_CHANNELS == list(cfg.model.neck.in_channels)
+    assert [64 // f.shape[-1] for f in features] == [4, 8, 16, 32]
+    assert all(torch.equal(m.running_mean, s) for m, s in zip(norms, stats))
+    sum(out.sum() for out in neck(features)).backward()
+    unread = {name.split('.')[0] for name, p in backbone.named_parameters()
+              if p.requires_grad and p.grad is None}
+    assert unread == {'conv2'} and cfg.find_unused_parameters is True
+
+
+@pytest.mark.parametrize('ms_recipe', sorted(MS_VARIANTS), ids=str)
+def test_ms_recipe_is_its_1x_recipe_trained_at_the_authors_scales(ms_recipe, mini_sets):
+    """The *_ms-1x_coco.py recipe is its 1x recipe but for the train pipeline's resize: one of the
+    authors' six short sides per image (640-800, longer side at most 1333). Its pipeline, run on a
+    mini-set image, gives a short side among them."""
+    from mmdet.registry import DATASETS
+    ms_cfg = recipe_config(osp.join(CONFIGS, 'coco', ms_recipe))
+    one_x = recipe_config(osp.join(CONFIGS, 'coco', MS_VARIANTS[ms_recipe]))
+    for key in ('model', 'train_cfg', 'val_cfg', 'test_cfg', 'optim_wrapper', 'param_scheduler',
+                'auto_scale_lr', 'val_dataloader', 'test_dataloader', 'val_evaluator',
+                'test_evaluator', 'default_hooks', 'custom_hooks', 'find_unused_parameters'):
+        assert plain(ms_cfg.get(key)) == plain(one_x.get(key)), key
+    ms_train, train = plain(ms_cfg.train_dataloader), plain(one_x.train_dataloader)
+    resize = [i for i, step in enumerate(train['dataset']['pipeline']) if step['type'] == 'Resize']
+    assert len(resize) == 1
+    train['dataset']['pipeline'][resize[0]] = dict(
+        type='RandomChoiceResize', scales=plain(AUTHORS_TRAIN_SCALES), keep_ratio=True)
+    assert ms_train == train
+
+    init_default_scope('mmdet')
+    dataset = copy.deepcopy(ms_cfg.train_dataloader.dataset)
+    dataset.data_root = f'{mini_sets["coco"]}/'
+    sample = DATASETS.build(dataset)[0]
+    height, width = sample['inputs'].shape[-2:]
+    assert min(height, width) in {short for _, short in AUTHORS_TRAIN_SCALES}
+    assert max(height, width) <= 1333
+
+
+def test_plain_reviewkd_mask_recipe_is_the_smoke_tested_one_less_mask_head_kd():
+    """Only ReviewKD + MaskHeadKD runs in the smoke test; the plain recipe differs from it in the
+    MaskHeadKD distiller alone."""
+    plain_cfg = plain(recipe_config(osp.join(CONFIGS, 'coco', MASK_PLAIN))._cfg_dict)
+    plus_cfg = plain(recipe_config(osp.join(CONFIGS, 'coco', MASK_PLUS))._cfg_dict)
+    plus_distillers = plus_cfg['model'].pop('distillers')
+    assert plus_distillers[:-1] == plain_cfg['model'].pop('distillers')
+    assert plus_distillers[-1]['type'] == 'mmkd.MaskHeadKD'
+    assert plain_cfg == plus_cfg
+
+
+def load_train_tool():
+    spec = importlib.util.spec_from_file_location('mmkd_tools_train',
+                                                  osp.join(ROOT, 'tools', 'train.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_train_auto_scale_lr_flag_reaches_the_runner_and_scales_the_rate(tmp_path, monkeypatch):
+    """tools/train.py --auto-scale-lr (mmdet 3.3's flag) turns on the config's auto_scale_lr in
+    what the runner is built from; mmengine then scales the rate by the images per step over
+    base_batch_size: 16 GPUs x 2 images at base 16 doubles 0.02. A config without
+    auto_scale_lr.base_batch_size is refused."""
+    from mmengine.logging import MMLogger
+    from mmengine.optim import OptimWrapper
+    from mmengine.runner import Runner
+    train = load_train_tool()
+    built = []
+
+    class RecordingRunner(Runner):    # takes the arguments from_cfg builds a runner with
+        def __init__(self, **kwargs):
+            built.append(kwargs)
+
+        def train(self):
+            pass
+
+    monkeypatch.setattr(train, 'Runner', RecordingRunner)
+    monkeypatch.setattr(train, 'check_dataset_files', lambda *args, **kwargs: None)
+    recipe = osp.join(CONFIGS, 'coco', 'reviewkd_faster-rcnn_r101-r18_fpn_1x_coco.py')
+
+    def run(*args):
+        monkeypatch.setattr(sys, 'argv', ['tools/train.py', *args, '--work-dir', str(tmp_path)])
+        train.main()
+        return built[-1]
+
+    assert plain(run(recipe)['auto_scale_lr']) == dict(enable=False, base_batch_size=16)
+    runner_args = run(recipe, '--auto-scale-lr')
+    assert plain(runner_args['auto_scale_lr']) == dict(enable=True, base_batch_size=16)
+
+    optim = OptimWrapper(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))],
+                                         lr=runner_args['optim_wrapper']['optimizer']['lr']))
+    sixteen_gpus = types.SimpleNamespace(
+        world_size=16, _train_dataloader=runner_args['train_dataloader'], param_schedulers=None,
+        logger=MMLogger.get_current_instance())
+    Runner.scale_lr(sixteen_gpus, optim, runner_args['auto_scale_lr'])
+    assert optim.optimizer.param_groups[0]['lr'] == pytest.approx(0.02 * 16 * 2 / 16)
+
+    no_base = tmp_path / 'no_base_batch_size.py'
+    no_base.write_text(f'_base_ = [{recipe!r}]\n'
+                       'auto_scale_lr = dict(_delete_=True, enable=False)\n')
+    with pytest.raises(RuntimeError, match='base_batch_size'):
+        run(str(no_base), '--auto-scale-lr')
 
 
 def write_coco_mini(root):
@@ -134,6 +464,7 @@ def write_wider_mini(root):
     """The face set in WIDER FACE's layout (WIDER_{train,val}/images/<event>/,
     wider_face_split/wider_face_{train,val}_bbx_gt.txt), converted by mmkd's converter."""
     from mmkd.datasets import faces
+    from mmkd.datasets.face_converters import wider_face_to_coco
     os.makedirs(osp.join(root, 'wider_face_split'))
     for split, count in (('train', 4), ('val', 2)):
         generated = osp.join(root, 'generated')
@@ -151,8 +482,10 @@ def write_wider_mini(root):
         gt_txt = osp.join(root, 'wider_face_split', f'wider_face_{split}_bbx_gt.txt')
         with open(gt_txt, 'w') as f:
             f.write('\n'.join(lines) + '\n')
-        run_tool('-m', 'mmkd.datasets.face_converters', 'wider', gt_txt, image_root,
-                 osp.join(root, 'annotations', f'wider_face_{split}.json'))
+        # what `python -m mmkd.datasets.face_converters wider GT_TXT IMAGES OUT` runs, in this
+        # process (a subprocess per split cost seconds of imports)
+        wider_face_to_coco(gt_txt, image_root,
+                           osp.join(root, 'annotations', f'wider_face_{split}.json'))
     return root
 
 
@@ -181,7 +514,7 @@ def torch_home(tmp_path_factory):
                home / hub_file(get_external_models()['mmdet/mobilenet_v2']))
     teachers = {}
     for recipe in RECIPES:
-        teacher = Config.fromfile(recipe).model.get('teacher')
+        teacher = recipe_config(recipe).model.get('teacher')
         if teacher and teacher.checkpoint.startswith('https://'):
             teachers[teacher.checkpoint] = teacher.config
     for url, config in teachers.items():
@@ -224,10 +557,10 @@ def smoke_options(cfg, data_root):
     return options
 
 
-@pytest.mark.parametrize('recipe', RECIPES, ids=recipe_id)
+@pytest.mark.parametrize('recipe', SMOKE_RECIPES, ids=recipe_id)
 def test_recipe_trains_two_iterations_and_evaluates_on_a_mini_set(recipe, tmp_path, torch_home,
                                                                   mini_sets):
-    cfg = Config.fromfile(recipe)
+    cfg = recipe_config(recipe)
     data_root = mini_sets['widerface' if 'widerface' in recipe else 'coco']
     options = smoke_options(cfg, data_root)
     distilled = cfg.model.type == 'mmkd.DistillDetector'

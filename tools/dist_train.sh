@@ -10,9 +10,10 @@
 #   PORT         rendezvous port on it (default 29500)
 #   PYTHON       the interpreter (default: the project's virtualenv when it exists, else python)
 #
-# Two machines with 8 GPUs each, the same command on both, NODE_RANK=0 on the first:
-#   NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 bash tools/dist_train.sh CONFIG 8
-#   NNODES=2 NODE_RANK=1 MASTER_ADDR=10.0.0.1 bash tools/dist_train.sh CONFIG 8
+# Two machines with 8 GPUs each, the same command on both, NODE_RANK=0 on the first; 16 GPUs
+# train 32 images per step, so --auto-scale-lr scales the recipes' rate (set for 16) to match:
+#   NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 bash tools/dist_train.sh CONFIG 8 --auto-scale-lr
+#   NNODES=2 NODE_RANK=1 MASTER_ADDR=10.0.0.1 bash tools/dist_train.sh CONFIG 8 --auto-scale-lr
 set -euo pipefail
 if [ $# -lt 2 ]; then
   echo "usage: [NNODES=.. NODE_RANK=.. MASTER_ADDR=.. PORT=..] bash tools/dist_train.sh CONFIG N [train.py options...]" >&2

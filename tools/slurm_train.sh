@@ -5,7 +5,10 @@
 #   [GPUS=16 GPUS_PER_NODE=8 CPUS_PER_TASK=5 SRUN_ARGS=...] \
 #       bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py options...]
 #
-# GPUS (default 8) over nodes of GPUS_PER_NODE (default 8): GPUS=16 takes two nodes.
+# GPUS (default 8) over nodes of GPUS_PER_NODE (default 8): GPUS=16 takes two nodes. The mmdet
+# recipes set the learning rate for 16 images per step (8 GPUs x 2); on any other GPU count add
+# --auto-scale-lr, which scales it by GPUS x the batch size / 16:
+#   GPUS=16 bash tools/slurm_train.sh PARTITION JOB CONFIG WORK_DIR --auto-scale-lr
 set -euo pipefail
 if [ $# -lt 4 ]; then
   echo "usage: [GPUS=.. GPUS_PER_NODE=..] bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py options...]" >&2

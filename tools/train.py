@@ -1,6 +1,7 @@
 """Train a detector (plain mmdet or mmkd.DistillDetector) from a config file.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--cfg-options k=v]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--auto-scale-lr]
+                             [--cfg-options k=v]
 """
 import argparse
 import os
@@ -23,6 +24,10 @@ def parse_args():
                         'when given without a value')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 on a GPU, bf16 autocast on the CPU')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help="scale the learning rate by the images per step (GPUs x the "
+                        "config's batch size) over the config's auto_scale_lr.base_batch_size, "
+                        "as mmdet's tools/train.py does")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. model.distillers.0.loss_weight=2')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -44,6 +49,19 @@ def use_mixed_precision(optim_wrapper):
         optim_wrapper.setdefault('dtype', 'bfloat16')
 
 
+def enable_auto_scale_lr(cfg):
+    """--auto-scale-lr, as mmdet 3.3's tools/train.py: switch on the config's
+    ``auto_scale_lr``; mmengine's runner then multiplies the learning rate by (world size x
+    batch size) / ``base_batch_size``. A config without ``auto_scale_lr.base_batch_size`` is an
+    error, not a silent no-op."""
+    auto_scale_lr = cfg.get('auto_scale_lr')
+    if not isinstance(auto_scale_lr, dict) or 'enable' not in auto_scale_lr \
+            or 'base_batch_size' not in auto_scale_lr:
+        raise RuntimeError('Can not find "auto_scale_lr" or "auto_scale_lr.enable" or '
+                           '"auto_scale_lr.base_batch_size" in your configuration file.')
+    auto_scale_lr.enable = True
+
+
 def join_cpu_process_group(cfg):
     """DDP on CPUs. mmengine's pytorch launcher assumes GPUs (it calls torch.cuda.set_device),
     so join the gloo group here (mmengine then skips its own init) and wrap the model without
@@ -53,12 +71,16 @@ def join_cpu_process_group(cfg):
     wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel',
                                                    broadcast_buffers=False)
     wrapper.setdefault('device_ids', None)
+    # what mmengine's own wrapper reads from the config (the MobileNetV2 recipes set it)
+    wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
     cfg.model_wrapper_cfg = wrapper
 
 
 def main():
     args = parse_args()
     cfg = load_run_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    if args.auto_scale_lr:
+        enable_auto_scale_lr(cfg)
     if args.launcher == 'pytorch' and not torch.cuda.is_available():
         join_cpu_process_group(cfg)
     check_dataset_files(cfg, splits=('train', 'val') if cfg.get('val_cfg') else ('train',))

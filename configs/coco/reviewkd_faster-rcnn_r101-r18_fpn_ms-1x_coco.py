@@ -1,0 +1,15 @@
+# ReviewKD, Faster R-CNN R101 -> R18 (the authors' ReviewKD-R18-R101):
+# reviewkd_faster-rcnn_r101-r18_fpn_1x_coco.py trained at the authors' scales, a short side of
+# 640-800 px per image (./_base_/ms-640-800_train.py), as the paper's figure was obtained; the
+# rest (model, teacher, loss weight, 1x schedule, testing at 1333x800) is the 1x recipe's.
+#   bash tools/dist_train.sh configs/coco/reviewkd_faster-rcnn_r101-r18_fpn_ms-1x_coco.py 8
+_base_ = ['./reviewkd_faster-rcnn_r101-r18_fpn_1x_coco.py', './_base_/ms-640-800_train.py']
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
+    dict(type='LoadAnnotations', with_bbox=True),
+    {{_base_.ms_640_800_resize}},
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
