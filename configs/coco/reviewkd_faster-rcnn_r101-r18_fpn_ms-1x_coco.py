@@ -5,11 +5,4 @@
 #   bash tools/dist_train.sh configs/coco/reviewkd_faster-rcnn_r101-r18_fpn_ms-1x_coco.py 8
 _base_ = ['./reviewkd_faster-rcnn_r101-r18_fpn_1x_coco.py', './_base_/ms-640-800_train.py']
 
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
-    dict(type='LoadAnnotations', with_bbox=True),
-    {{_base_.ms_640_800_resize}},
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs'),
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(dataset=dict(pipeline={{_base_.ms_640_800_train_pipeline}}))
