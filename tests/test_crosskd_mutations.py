@@ -232,17 +232,22 @@ def test_cross_head_is_relu_then_the_teachers_tail(index):
         np.testing.assert_allclose(reg.numpy(), want_reg.numpy(), rtol=1e-4, atol=1e-5)
 
 
+def by_hand_and_distilled():
+    """Case 1's (class KD, box KD) computed by hand, and the distiller's losses on it."""
+    distiller, head, feats, teacher, student_held, records, label_weights = case(1)
+    by_hand_teacher = teacher_by_hand(head, feats, 1)
+    cross = cross_head_by_hand(head, student_held, [h for *_, h in by_hand_teacher], 1)
+    return (losses_by_hand(cross, by_hand_teacher, label_weights, NUM_POSITIVES),
+            distiller(records, teacher))
+
+
 def test_class_kd_is_divided_by_the_positives():
     """``loss_crosskd_cls`` is cls_weight times the quality focal KD of the cross head against
     the teacher, each prior times its label weight (ignored ones 0), summed over priors,
     classes and levels, divided by the positives (5 here; 90 priors, label weights summing to
     neither). Fails on M3 and M5."""
-    distiller, head, feats, teacher, student_held, records, label_weights = case(1)
-    by_hand_teacher = teacher_by_hand(head, feats, 1)
-    cross = cross_head_by_hand(head, student_held, [h for *_, h in by_hand_teacher], 1)
-    cls_kd, _ = losses_by_hand(cross, by_hand_teacher, label_weights, NUM_POSITIVES)
-    loss = distiller(records, teacher)['loss_crosskd_cls']
-    assert loss.item() == pytest.approx(1.5 * cls_kd, rel=1e-4)
+    (cls_kd, _), losses = by_hand_and_distilled()
+    assert losses['loss_crosskd_cls'].item() == pytest.approx(1.5 * cls_kd, rel=1e-4)
 
 
 def test_box_kd_is_the_teacher_confidence_weighted_mean():
@@ -250,12 +255,8 @@ def test_box_kd_is_the_teacher_confidence_weighted_mean():
     teacher, each prior weighted by the teacher's top class probability (0 on priors of label
     weight 0, that probability whatever the nonzero label weight), summed, divided by 4 and
     by the sum of those weights. Fails on M1, M2, M4 and M5."""
-    distiller, head, feats, teacher, student_held, records, label_weights = case(1)
-    by_hand_teacher = teacher_by_hand(head, feats, 1)
-    cross = cross_head_by_hand(head, student_held, [h for *_, h in by_hand_teacher], 1)
-    _, box_kd = losses_by_hand(cross, by_hand_teacher, label_weights, NUM_POSITIVES)
-    loss = distiller(records, teacher)['loss_crosskd_reg']
-    assert loss.item() == pytest.approx(4.0 * box_kd, rel=1e-4)
+    (_, box_kd), losses = by_hand_and_distilled()
+    assert losses['loss_crosskd_reg'].item() == pytest.approx(4.0 * box_kd, rel=1e-4)
 
 
 def test_ignored_priors_change_nothing():
