@@ -16,5 +16,6 @@ setup(
         # mmengine resolves 'mmdet::' config paths with pkg_resources, gone from setuptools 81
         'setuptools>=61,<81',
     ],
-    extras_require={'tests': ['pytest']},
+    # optuna: tools/search_recipe.py (4.9 brought the heartbeat retry callback it uses)
+    extras_require={'tests': ['pytest', 'optuna>=4.9,<6'], 'search': ['optuna>=4.9,<6']},
 )

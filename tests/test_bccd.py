@@ -157,4 +157,5 @@ def test_demo_refuses_the_test_split_for_a_generated_set():
     proc = subprocess.run([sys.executable, 'tools/demo.py', '--task', 'shapes', '--split', 'test',
                            '--report-only'], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2
-    assert '--split test: only the Pascal VOC tasks (bccd, bccd_gfl) have a test split' in proc.stderr
+    assert ('--split test: only the Pascal VOC tasks (bccd, bccd_gfl, cards) have a test '
+            'split') in proc.stderr

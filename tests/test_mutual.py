@@ -164,7 +164,7 @@ def test_the_target_peer_runs_without_a_graph_and_hands_over_detached_records():
     assert sorted(handed) == ['peer0_from_peer1', 'peer1_from_peer0']
     for direction, args in handed.items():
         assert len(args) == 2
-        for student, taught in args:
+        for student, taught, _detection in args:
             assert set(taught) >= {'feats', 'maps'}
             assert all(t.requires_grad for t in tensors_in(student)), direction
             assert not any(t.requires_grad or t.grad_fn is not None

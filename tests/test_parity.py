@@ -14,6 +14,19 @@ def student_weights(checkpoint, prefix=''):
     return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
 
+@pytest.fixture(scope='module')
+def alone(tmp_path_factory):
+    """The student trained alone for an epoch (2 steps), once for every case: the run's options
+    and its checkpoint."""
+    work = tmp_path_factory.mktemp('parity')
+    common = tiny_data_options(work / 'data') + [
+        'randomness.seed=0', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False']
+    run_tool('tools/train.py', STUDENT_CONFIG, '--work-dir', str(work / 'alone'),
+             '--cfg-options', *common)
+    return common, work / 'alone' / 'epoch_1.pth'
+
+
 @pytest.mark.parametrize('config, zero_weights', [
     (REVIEWKD_CONFIG, ['model.distillers.0.loss_weight=0']),
     # hint KD: the hint's weight 0 and mu=1 (no soft labels), nu=0 (no bounded regression) on
@@ -22,17 +35,13 @@ def student_weights(checkpoint, prefix=''):
         f'model.distillers.{i}.{key}' for i in (1, 2) for key in ('mu=1.0', 'nu=0.0')]),
 ], ids=['reviewkd', 'hint_kd'])
 def test_distill_weights_at_zero_train_the_student_as_alone(config, zero_weights, tmp_path,
-                                                            teacher_checkpoint):
-    common = tiny_data_options(tmp_path / 'data') + [
-        'randomness.seed=0', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False']
-    run_tool('tools/train.py', STUDENT_CONFIG, '--work-dir', str(tmp_path / 'alone'),
-             '--cfg-options', *common)
+                                                            teacher_checkpoint, alone):
+    common, alone_checkpoint = alone
     run_tool('tools/train.py', config, '--work-dir', str(tmp_path / 'distilled'),
              '--cfg-options', *common, f'model.teacher.checkpoint={teacher_checkpoint}',
              *zero_weights)
-    alone = student_weights(tmp_path / 'alone' / 'epoch_1.pth')
+    alone_weights = student_weights(alone_checkpoint)
     distilled = student_weights(tmp_path / 'distilled' / 'epoch_1.pth', 'student.')
-    assert distilled.keys() == alone.keys()
-    for name, value in alone.items():
+    assert distilled.keys() == alone_weights.keys()
+    for name, value in alone_weights.items():
         torch.testing.assert_close(distilled[name], value, rtol=0, atol=1e-6, msg=name)

@@ -83,3 +83,52 @@ def test_voc_dataset_names_the_key_of_a_root_that_is_not_voc(tmp_path):
         DATASETS.build(config)
     with pytest.raises(ValueError, match=r'needs metainfo=dict\(classes='):
         DATASETS.build(dict(config, metainfo=None))
+
+
+def labelimg_xml(filename, width=40, height=30, boxes=(('ace', 2, 3, 20, 25), )):
+    objects = ''.join(f'<object><name>{name}</name><difficult>0</difficult><bndbox><xmin>{x1}'
+                      f'</xmin><ymin>{y1}</ymin><xmax>{x2}</xmax><ymax>{y2}</ymax></bndbox>'
+                      f'</object>' for name, x1, y1, x2, y2 in boxes)
+    return (f'<annotation><folder>train</folder><filename>{filename}</filename><size><width>'
+            f'{width}</width><height>{height}</height><depth>3</depth></size>{objects}'
+            '</annotation>')
+
+
+def test_labelimg_folders_become_a_voc_root_with_a_held_back_val_split(tmp_path):
+    """labelImg saves each image beside its XML, one folder per split; extensions come in both
+    cases (the cards set mixes .JPG and .jpg); the VOC root has lower-case .jpg names, XMLs that
+    name them, and a val split held back from train by a seed."""
+    from mmkd.datasets.labelimg_folders import write_voc_root
+    src = tmp_path / 'images'
+    for split, stems in (('train', ['IMG_1', 'IMG_2', 'cam_3', 'IMG_4', 'IMG_5']),
+                         ('test', ['IMG_9'])):
+        (src / split).mkdir(parents=True)
+        for index, stem in enumerate(stems):
+            ext = '.jpg' if stem.startswith('cam') else '.JPG'
+            (src / split / (stem + ext)).write_bytes(b'\xff\xd8\xff' + stem.encode())
+            (src / split / f'{stem}.xml').write_text(labelimg_xml(stem + ext))
+    root = tmp_path / 'voc'
+    counts = write_voc_root(str(src), str(root), val_from='train', val_fraction=0.4, seed=0)
+    assert counts == dict(train=3, test=1, val=2)
+    lists = {split: (root / 'ImageSets' / 'Main' / f'{split}.txt').read_text().split()
+             for split in ('train', 'val', 'test')}
+    assert sorted(lists['train'] + lists['val']) == ['IMG_1', 'IMG_2', 'IMG_4', 'IMG_5', 'cam_3']
+    assert lists['test'] == ['IMG_9']
+    again = write_voc_root(str(src), str(tmp_path / 'voc2'), val_from='train', val_fraction=0.4)
+    assert (tmp_path / 'voc2' / 'ImageSets' / 'Main' / 'val.txt').read_text().split() \
+        == lists['val'] and again == counts
+    assert (root / 'JPEGImages' / 'IMG_1.jpg').read_bytes() == b'\xff\xd8\xffIMG_1'
+    assert not (root / 'JPEGImages' / 'IMG_1.JPG').exists() or \
+        osp.samefile(root / 'JPEGImages' / 'IMG_1.JPG', root / 'JPEGImages' / 'IMG_1.jpg')
+    coco, stats = voc_to_coco(str(root), 'train', ('ace', ))
+    assert sorted(image['file_name'] for image in coco['images']) == \
+        sorted(f'JPEGImages/{stem}.jpg' for stem in lists['train'])
+    assert stats['boxes'] == 3
+
+
+def test_a_labelimg_xml_without_its_image_is_named(tmp_path):
+    from mmkd.datasets.labelimg_folders import write_voc_root
+    (tmp_path / 'images' / 'train').mkdir(parents=True)
+    (tmp_path / 'images' / 'train' / 'lost.xml').write_text(labelimg_xml('lost.JPG'))
+    with pytest.raises(FileNotFoundError, match=r'lost\.xml: no image beside it'):
+        write_voc_root(str(tmp_path / 'images'), str(tmp_path / 'voc'), splits=['train'])

@@ -35,6 +35,9 @@ RoI head in place of its output terms); the teacher trains 16 epochs by default.
 ``bccd_gfl``: GFL on the same MobileNetV2 teacher and student sizes on BCCD, methods ``crosskd``
 (default), ``crosskd_pkd`` (CrossKD with PKD on the FPN) and ``ld``; the teacher trains 16
 epochs.
+``cards``: the BCCD models on a playing-card set (6 ranks; ``cards/`` in the data root, made by
+``mmkd.datasets.labelimg_folders`` from EdjeElectronics' Pinochle-deck photos, Apache-2.0), method
+``pkd_outputs_w2`` (the BCCD default); the teacher trains 16 epochs.
 
 Each stage runs ``tools/train.py`` as a user would (its log lines, with ETA, stream through);
 the demo set is generated on first use. One teacher (seed 0) serves every student run (and a
@@ -193,6 +196,12 @@ TASKS = {
                      crosskd=('crosskd_gfl_mv2_bccd.py', 'student + CrossKD'),
                      crosskd_pkd=('crosskd_pkd_gfl_mv2_bccd.py', 'student + CrossKD + PKD')),
         default_methods=['crosskd'], teacher_epochs=16, voc='bccd'),
+    'cards': dict(
+        teacher=('frcnn_mv2_teacher_cards.py', 'teacher (Faster R-CNN MV2, FPN 64)'),
+        student=('frcnn_mv2_student_cards.py', 'student (Faster R-CNN MV2, FPN 32)'),
+        methods=dict(pkd_outputs_w2=('pkd_outputs_w2_frcnn_mv2_cards.py',
+                                     'student + PKD + output KD (weight 2, the BCCD default)')),
+        default_methods=['pkd_outputs_w2'], teacher_epochs=16, voc='cards'),
 }
 
 

@@ -15,7 +15,7 @@ Prints, as tables:
    scores under 0.01 (likely causes named), predicts another class count than the data set's,
    or does not beat that student;
 3. each distill loss next to the detection losses over B training batches (default 3), with a
-   warning and the config key when a term is over 10x or under 0.01x the detection total;
+   warning and the config key when a term is over 50x or under 0.01x the detection total;
    a term its distiller names bounded (``bounded_losses``: Chen et al.'s teacher-bounded
    regression, zero where the student already beats the teacher) gets a note instead, as its
    size is not a weight to tune.

@@ -49,6 +49,27 @@ def _coco_metrics(record: dict) -> dict:
     return {key: value for key, value in record.items() if key.startswith('coco/')}
 
 
+def validation_history(run_dir: str, metric: str = BOX) -> List[Tuple[int, float]]:
+    """(epoch, ``metric``) of each validation the newest run in ``run_dir`` has logged so far,
+    readable while it trains ([] before its first; a validation that detected nothing counts
+    0)."""
+    logs = sorted(glob.glob(osp.join(run_dir, '*', 'vis_data', 'scalars.json')))
+    if not logs:
+        return []
+    history = []
+    with open(logs[-1]) as f:
+        for line in f:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:       # the line being written
+                continue
+            if 'lr' not in record and 'step' in record:
+                value = record.get(metric, 0.0 if metric.startswith('coco/') else None)
+                if value is not None:
+                    history.append((int(record['step']), float(value)))
+    return history
+
+
 def metrics_of_test_run(test_dir: str) -> dict:
     """The COCO metrics of the newest ``tools/test.py`` run in ``test_dir`` (mmengine writes
     them to ``<timestamp>/<timestamp>.json``), as :func:`final_metrics` reads a validation."""

@@ -17,6 +17,12 @@ REAL_DATA_SETS = {
         title='BCCD blood-cell detection set',
         files='the BCCD/ folder (Annotations/, ImageSets/Main/, JPEGImages/)',
         source='https://github.com/Shenggan/BCCD_Dataset (MIT licence)'),
+    'cards': dict(
+        title='playing-card rank set',
+        files='a VOC root made by python -m mmkd.datasets.labelimg_folders SRC/images OUT '
+              '--val-from train from the images/ folder',
+        source='https://github.com/EdjeElectronics/TensorFlow-Object-Detection-API-Tutorial-'
+               'Train-Multiple-Objects-Windows-10 (Apache-2.0)'),
     'dlib_faces': dict(
         title='dlib example faces',
         files='training.xml, testing.xml and the images of the examples/faces folder',

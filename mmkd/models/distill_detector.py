@@ -16,6 +16,7 @@ from mmengine.registry import DefaultScope
 from mmkd.registry import MODELS
 from mmkd.utils.records import as_fp32
 from .distillers import build_distiller
+from .distillers.base import summed_loss
 from .taps import TapSet, records_by_role
 from .teacher import FrozenTeacher, load_model_config, probe_features
 
@@ -297,7 +298,9 @@ class DistillDetector(BaseDetector):
                                    f'{name!r}, which the student does not return '
                                    f'(it returns {sorted(losses)})')
                 losses[name] = _scale(losses[name], factor)
-        for name, value in self.distill_losses(students, teachers).items():
+        detection_loss = sum(summed_loss(value) for name, value in losses.items()
+                             if 'loss' in name)
+        for name, value in self.distill_losses(students, teachers, detection_loss).items():
             if name in losses:
                 raise KeyError(f'a distiller returns the loss {name!r}, which the student '
                                f'already returns')
@@ -337,18 +340,20 @@ class DistillDetector(BaseDetector):
             records.append(teacher)
         return records[0] if len(records) == 1 else distiller.merge_teachers(records)
 
-    def distill_losses(self, student_records: List[dict],
-                       teacher_records: List[dict]) -> Dict[str, torch.Tensor]:
+    def distill_losses(self, student_records: List[dict], teacher_records: List[dict],
+                       detection_loss: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         """Every distiller's named losses (weighted), in fp32 whatever the step's autocast;
         two distillers returning one name is an error. With several teachers, a distiller
-        that reads one of them names its losses after it (``teacher<i>.``)."""
+        that reads one of them names its losses after it (``teacher<i>.``).
+        ``detection_loss`` (the sum of the student's losses, as mmengine sums them) sets the
+        relative weights (``loss_weight=dict(ratio=...)``)."""
         losses = {}
         device_type = next(self.student.parameters()).device.type
         with torch.autocast(device_type, enabled=False):
             for distiller, prefix, student, teacher in zip(self.distillers, self.loss_prefixes,
                                                            student_records, teacher_records):
-                distilled = {prefix + name: value
-                             for name, value in distiller(student, teacher).items()}
+                distilled = {prefix + name: value for name, value
+                             in distiller(student, teacher, detection_loss).items()}
                 clash = set(distilled) & set(losses)
                 if clash:
                     raise KeyError(f'{type(distiller).__name__} returns losses {sorted(clash)} '

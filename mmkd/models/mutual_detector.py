@@ -14,6 +14,7 @@ from mmkd.registry import MODELS
 from mmkd.utils.records import as_fp32
 from .distill_detector import _errors_name
 from .distillers import build_distiller
+from .distillers.base import summed_loss
 from .taps import TapSet, records_by_role
 from .teacher import load_model_config, probe_features
 
@@ -122,12 +123,14 @@ class MutualDetector(BaseDetector):
     def loss(self, batch_inputs: torch.Tensor, batch_data_samples) -> Dict[str, torch.Tensor]:
         """Each peer's own losses (``peer<i>.<name>``) and what each learns from each other
         (``peer<i>_from_peer<j>.<name>``)."""
-        losses, records = {}, []
+        losses, records, detection = {}, [], []
         for index, (peer, taps) in enumerate(zip(self.peers, self.taps)):
             with taps.recording() as tapped:
                 own = peer.loss(batch_inputs, batch_data_samples)
             losses.update({f'peer{index}.{name}': value for name, value in own.items()})
             records.append(as_fp32(tapped))
+            detection.append(sum(summed_loss(value) for name, value in own.items()
+                                 if 'loss' in name))
         for learner, teacher in self.directions:
             direction = self._direction(learner, teacher)
             peer = Peer(self.peers[teacher])
@@ -137,7 +140,8 @@ class MutualDetector(BaseDetector):
                 with torch.no_grad():
                     taught.update(as_fp32(distiller.teacher_forward(student, taught, peer)))
                 losses.update({f'{direction}.{name}': value
-                               for name, value in distiller(student, taught).items()})
+                               for name, value
+                               in distiller(student, taught, detection[learner]).items()})
         return losses
 
     def predict(self, batch_inputs, batch_data_samples, rescale: bool = True):

@@ -16,6 +16,7 @@ from .mgd import MGD
 from .object_relations import ObjectRelationDistiller
 from .paired_levels import PairedLevelsDistiller
 from .pkd import PKD
+from .relative_weight import RelativeLossWeight
 from .review_kd import ReviewKD
 from .rkd import RKD
 from .roi_crosskd import RoICrossKD
@@ -25,5 +26,5 @@ __all__ = ['BaseDistiller', 'LevelPair', 'build_distiller', 'level_strides', 'pa
            'registered_distillers', 'check_same_anchors', 'check_same_box_coder',
            'paired_heads', 'AttentionTransfer', 'ClsMapKD', 'CrossKD', 'CWD', 'DenseLogitKD',
            'FeatureHint', 'FGD', 'FSP', 'LD', 'MaskHeadKD', 'MGD', 'ObjectRelationDistiller',
-           'PairedLevelsDistiller', 'PKD', 'RKD', 'RoICrossKD', 'RoIHeadKD', 'RPNKD', 'ReviewKD',
-           'SimilarityPreserving']
+           'PairedLevelsDistiller', 'PKD', 'RelativeLossWeight', 'RKD', 'RoICrossKD',
+           'RoIHeadKD', 'RPNKD', 'ReviewKD', 'SimilarityPreserving']

@@ -1,7 +1,7 @@
 """The interface every distiller implements."""
 import difflib
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.logging import print_log
@@ -10,6 +10,7 @@ from torch import nn
 
 from mmkd.utils.records import average_records
 from ..teacher import PROBE_SIZE
+from .relative_weight import RelativeLossWeight
 
 
 class BaseDistiller(BaseModule):
@@ -26,7 +27,8 @@ class BaseDistiller(BaseModule):
       the student's RoIs, say), merged into the teacher's records; all teacher work of a step
       is one measurable part (``tools/benchmark.py``);
     * then :meth:`forward`, which returns :meth:`loss` with every ``loss*`` entry times
-      ``loss_weight`` (other entries, e.g. a logged fraction, as they are).
+      ``loss_weight`` (other entries, e.g. a logged fraction, as they are), given the step's
+      detection loss for a relative weight.
 
     A method implements :meth:`loss` (unweighted) and, as needed, :meth:`setup` and
     :meth:`teacher_forward`. Records map each role to what its tap recorded (fp32).
@@ -46,7 +48,11 @@ class BaseDistiller(BaseModule):
 
     Args:
         student_taps, teacher_taps (dict): role -> dotted path of a module or method.
-        loss_weight (float): multiplies every loss the distiller returns.
+        loss_weight (float | dict): multiplies every loss the distiller returns; or
+            ``dict(ratio=r, over_iters=n)``: the weight that makes the sum of those losses ``r``
+            times the student's detection loss, averaged over the first ``n`` training
+            iterations (default 50) and then fixed (:class:`RelativeLossWeight`: logged as
+            ``weight_<first loss name>``, kept in the checkpoint, so a resumed run keeps it).
     """
 
     teacher_work = 'backbone + neck'
@@ -54,12 +60,22 @@ class BaseDistiller(BaseModule):
     bounded_losses: Tuple[str, ...] = ()
 
     def __init__(self, student_taps: Dict[str, str], teacher_taps: Dict[str, str],
-                 loss_weight: float = 1.0, init_cfg=None):
+                 loss_weight: Union[float, dict] = 1.0, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.student_taps = dict(student_taps)
         self.teacher_taps = dict(teacher_taps)
-        self.loss_weight = loss_weight
+        self.relative_weight = (RelativeLossWeight.from_config(loss_weight)
+                                if isinstance(loss_weight, dict) else None)
+        self._loss_weight = None if self.relative_weight else loss_weight
         self.student_loss_scales: Dict[str, float] = {}
+
+    @property
+    def loss_weight(self) -> float:
+        """The weight in force: the configured number, or the relative weight's current value
+        (NaN before its first training iteration)."""
+        if self.relative_weight is None:
+            return self._loss_weight
+        return self.relative_weight.weight.item()
 
     def setup(self, student_records: dict, teacher_records: dict, student_model: nn.Module,
               teacher_model: nn.Module) -> None:
@@ -89,10 +105,46 @@ class BaseDistiller(BaseModule):
         them. What ``tools/inspect_distill.py`` draws; default: none."""
         return []
 
-    def forward(self, student_records: dict, teacher_records: dict) -> Dict[str, torch.Tensor]:
-        """:meth:`loss`, each ``loss*`` entry times ``loss_weight``."""
-        return {name: value * self.loss_weight if name.startswith('loss') else value
-                for name, value in self.loss(student_records, teacher_records).items()}
+    def forward(self, student_records: dict, teacher_records: dict,
+                detection_loss: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+        """:meth:`loss`, each ``loss*`` entry times ``loss_weight``.
+
+        Args:
+            detection_loss: the student's detection loss of this step (a scalar), which a
+                relative weight takes into its calibration in training mode.
+        """
+        losses = self.loss(student_records, teacher_records)
+        if self.relative_weight is None:
+            return {name: value * self._loss_weight if name.startswith('loss') else value
+                    for name, value in losses.items()}
+        names = [name for name in losses if name.startswith('loss')]
+        weight = self.relative_weight.weight
+        if self.training and detection_loss is not None:
+            unweighted = sum(summed_loss(losses[name]) for name in names)
+            weight = self.relative_weight.observe(detection_loss, unweighted,
+                                                  type(self).__name__)
+        if torch.isnan(weight):
+            raise RuntimeError(f'{type(self).__name__}: loss_weight=dict(ratio=...) is set from '
+                               'the detection loss of the first training iterations, and none '
+                               'has been seen yet (give the detection loss to forward)')
+        weighted = {name: _scale(value, weight) if name.startswith('loss') else value
+                    for name, value in losses.items()}
+        weighted['weight_' + names[0][len('loss'):].lstrip('_')] = weight.float()
+        return weighted
+
+
+def summed_loss(value) -> torch.Tensor:
+    """A loss entry (a tensor or a list of per-level tensors) as one scalar, as mmengine's
+    ``parse_losses`` sums it."""
+    if isinstance(value, (list, tuple)):
+        return sum(item.mean() for item in value)
+    return value.mean()
+
+
+def _scale(value, weight: torch.Tensor):
+    if isinstance(value, (list, tuple)):
+        return [item * weight.to(item.dtype) for item in value]
+    return value * weight.to(value.dtype)
 
 
 @dataclass(frozen=True)

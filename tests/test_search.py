@@ -1,0 +1,184 @@
+"""tools/search_recipe.py: the recipe search on Optuna, on the shapes pair with a tiny budget.
+
+Each trial trains 1 epoch of 2 iterations on 8 generated images (teacher at random weights), so
+the scores are noise; what is checked is the search's bookkeeping: trial 0 is the student
+alone, a killed search resumes without training a finished trial again, two processes on one
+SQLite study split the trials, the verdict's rule and the config it writes, which trains."""
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+
+from conftest import ROOT, STUDENT_CONFIG, TEACHER_CONFIG, run_tool
+from mmkd.apis.search import (Recipe, SearchSpec, applicable_terms, shortened_schedule,
+                              write_report)
+from mmkd.datasets.shapes import write_split
+
+
+@pytest.fixture(scope='module')
+def tiny_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp('search_data')
+    write_split(str(root), 'train', 8)
+    write_split(str(root), 'val', 4)
+    return str(root)
+
+
+def tiny_options(data_root):
+    options = ['train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
+               'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
+               'val_dataloader.persistent_workers=False']
+    for split in ('train', 'val'):
+        options += [f'{split}_dataloader.dataset.data_root={data_root}/',
+                    f'{split}_dataloader.dataset.num_images={8 if split == "train" else 4}']
+    return options + [f'val_evaluator.ann_file={data_root}/annotations/val.json']
+
+
+def search_command(work_dir, teacher_checkpoint, data_root, *extra):
+    return ['tools/search_recipe.py', STUDENT_CONFIG, TEACHER_CONFIG, teacher_checkpoint,
+            '--work-dir', str(work_dir), '--trial-epochs', '1', '--heartbeat', '1',
+            '--pruner', 'none', *extra, '--cfg-options', *tiny_options(data_root)]
+
+
+def load_study(work_dir):
+    storage = f"sqlite:///{osp.join(work_dir, 'study.db')}"
+    return optuna.load_study(study_name=osp.basename(work_dir), storage=storage)
+
+
+def trainings(study):
+    """(recipe label, seed) of every trial that trained (finished, not a copy of another)."""
+    return [(t.user_attrs['recipe'], t.user_attrs['seed']) for t in study.trials
+            if t.state == optuna.trial.TrialState.COMPLETE and 'same_as' not in t.user_attrs]
+
+
+def test_a_killed_search_resumes_without_training_a_finished_trial_again(tmp_path, tiny_data,
+                                                                         teacher_checkpoint):
+    work = tmp_path / 'search'
+    cmd = search_command(work, teacher_checkpoint, tiny_data, '--terms', 'pkd', 'rpn_roi_kd',
+                         '--budget', '2', '--confirm', '0', '--seeds', '0')
+    search = subprocess.Popen([sys.executable, *cmd], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    first, killed = [], None
+    for line in search.stdout:   # killed (SIGKILL, as the OOM killer) once a recipe trains
+        first.append(line)
+        if line.startswith('[search] trial ') and 'epoch' not in line \
+                and not line.startswith('[search] trial 0:'):
+            killed = int(line.split()[2].rstrip(':'))     # (a sampled student is no training)
+            search.kill()
+            break
+    search.wait()
+    assert search.returncode == -9, ''.join(first[-30:])
+    assert any(line.startswith('[search] trial 0: student alone, seed 0') for line in first)
+    killed_recipe = first[-1].split(': ', 1)[1].split(', seed')[0]
+    assert killed_recipe != 'student alone'
+    time.sleep(3)          # the dead trial's heartbeat (every 1 s) is stale after 2 s
+
+    second = run_tool(*cmd)
+    started = [line for line in second.splitlines() if line.startswith('[search] trial ')
+               and 'epoch' not in line]
+    assert not any('student alone, seed 0' in line for line in started), started
+    assert any(f'{killed_recipe}, seed 0' in line for line in started), started   # retried
+    study = load_study(work)
+    assert study.trials[killed].state == optuna.trial.TrialState.FAIL
+    done = trainings(study)
+    assert sorted(done) == [(killed_recipe, 0), ('student alone', 0)], done
+    assert study.trials[0].user_attrs['recipe'] == 'student alone'
+    report = (work / 'search.md').read_text()
+    assert '| student alone | 1 |' in report and f'| {killed_recipe} | 1 |' in report
+    # the trial's config is a normal distillation config, its weights ratios
+    retried = [t for t in study.trials if t.user_attrs.get('recipe') == killed_recipe
+               and t.state == optuna.trial.TrialState.COMPLETE][0]
+    recipe = (work / f'trial_{retried.number}' / 'recipe.py').read_text()
+    assert "type='mmkd.DistillDetector'" in recipe and 'ratio=' in recipe
+
+
+def test_two_processes_on_one_study_split_the_trials(tmp_path, tiny_data, teacher_checkpoint):
+    work = tmp_path / 'shared'
+    cmd = [sys.executable, *search_command(work, teacher_checkpoint, tiny_data, '--terms',
+                                           'pkd', 'cwd', '--budget', '4', '--confirm', '1',
+                                           '--seeds', '0', '1')]
+    os.makedirs(work)
+    first = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    second = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    outputs = [process.communicate(timeout=240)[0] for process in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], ''.join(o[-3000:] for o in outputs)
+    study = load_study(work)
+    done = trainings(study)
+    assert len(done) == len(set(done)) == 4, done        # the budget, nothing trained twice
+    assert {seed for _, seed in done} == {0, 1}
+    processes = {t.user_attrs['process'] for t in study.trials if 'process' in t.user_attrs
+                 and 'same_as' not in t.user_attrs}
+    assert len(processes) == 2, processes
+
+
+def test_the_search_space_is_what_builds_on_the_pair(teacher_checkpoint, tmp_path):
+    spec = SearchSpec(STUDENT_CONFIG, TEACHER_CONFIG, teacher_checkpoint, str(tmp_path))
+    terms, skipped = applicable_terms(spec)
+    assert [t.name for t in terms] == ['pkd', 'cwd', 'mgd', 'fgd', 'reviewkd', 'rpn_roi_kd',
+                                       'roi_crosskd']
+    assert sorted(skipped) == ['crosskd', 'ld', 'logit_kd']
+    assert all("'bbox_head" in reason for reason in skipped.values()), skipped
+    with pytest.raises(ValueError, match=r"--terms \['pdk'\]: unknown"):
+        applicable_terms(spec, ['pdk'])
+
+
+def test_a_shorter_trial_is_the_same_schedule_scaled():
+    assert shortened_schedule(STUDENT_CONFIG, 4) == [
+        'train_cfg.max_epochs=4', 'train_cfg.val_interval=1', 'param_scheduler.1.end=4',
+        'param_scheduler.1.milestones=[3]']          # 12 epochs, step at 9; the warm-up by iter
+    mmdet_1x = shortened_schedule('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 3)
+    assert mmdet_1x[2:] == ['param_scheduler.1.end=3', 'param_scheduler.1.milestones=[2,3]']
+
+
+def synthetic_study(scores):
+    """A study holding finished trials: ``scores`` maps a recipe to its score by seed."""
+    study = optuna.create_study(direction='maximize')
+    distributions = dict(
+        feature=optuna.distributions.CategoricalDistribution(['none', 'pkd', 'cwd']),
+        feature_ratio=optuna.distributions.FloatDistribution(0.1, 40, log=True),
+        output=optuna.distributions.CategoricalDistribution(['none', 'rpn_roi_kd']),
+        output_ratio=optuna.distributions.FloatDistribution(0.1, 10, log=True))
+    for recipe, by_seed in scores.items():
+        for seed, value in by_seed.items():
+            study.add_trial(optuna.trial.create_trial(
+                value=value, params=recipe.params, distributions=distributions,
+                user_attrs=dict(params=recipe.params, seed=seed, recipe=recipe.label,
+                                confirms=None if seed == 0 else 0, epochs=1)))
+    return study
+
+
+def test_a_winner_beats_the_student_on_every_seed_and_its_config_trains(
+        tmp_path, tiny_data, teacher_checkpoint):
+    spec = SearchSpec(STUDENT_CONFIG, TEACHER_CONFIG, teacher_checkpoint, str(tmp_path),
+                      seeds=(0, 1))
+    steady = Recipe('pkd', 2.5, 'rpn_roi_kd', 0.8)
+    scores = {Recipe(): {0: 0.25, 1: 0.28},
+              steady: {0: 0.30, 1: 0.32},                   # each seed above each student seed
+              Recipe('cwd', 1.0): {0: 0.36, 1: 0.27},       # a higher mean, within the spread
+              Recipe('pkd', 9.0): {0: 0.40}}                # the best seed-0 score, unconfirmed
+    outcome = write_report(synthetic_study(scores), spec)
+    assert outcome.winner['label'] == 'pkd x2.5 + rpn_roi_kd x0.8'
+    assert 'beats the student alone on every seed (0.300, 0.320 against 0.250, 0.280)' \
+        in outcome.verdict
+    best = tmp_path / 'best_recipe.py'
+    text = best.read_text()
+    assert "dict(type='mmkd.PKD', student='neck', teacher='neck', loss_weight=dict(ratio=2.5" \
+        in text
+    assert text.count('ratio=0.4,') == 2                      # the output term's two halves
+    assert (tmp_path / 'search.md').is_file() and (tmp_path / 'search_history.png').is_file()
+
+    log = run_tool('tools/train.py', str(best), '--work-dir', str(tmp_path / 'run'),
+                   '--cfg-options', 'train_cfg.max_epochs=1', *tiny_options(tiny_data))
+    assert 'loss_weight fixed at' not in log             # 2 iterations, fixed after 50
+    assert 'weight_pkd' in log and 'weight_rpn_kd_cls' in log and 'loss_rcnn_kd_cls' in log
+    assert (tmp_path / 'run' / 'epoch_1.pth').is_file()
+
+    scores[Recipe()] = {0: 0.25, 1: 0.31}                  # now within the student's spread
+    outcome = write_report(synthetic_study(scores), spec)
+    assert outcome.winner is None and 'no recipe beat the student alone' in outcome.verdict
+    assert not best.exists()
