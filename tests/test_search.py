@@ -182,3 +182,18 @@ def test_a_winner_beats_the_student_on_every_seed_and_its_config_trains(
     outcome = write_report(synthetic_study(scores), spec)
     assert outcome.winner is None and 'no recipe beat the student alone' in outcome.verdict
     assert not best.exists()
+
+
+@pytest.mark.parametrize('config', ['searched_frcnn_shapes.py', 'searched_frcnn_mv2_bccd.py'])
+def test_the_searched_recipes_build_with_their_ratios(config, teacher_checkpoint, tmp_path):
+    """The winners kept in configs/ (docs/search.md) build, each weight a relative one."""
+    from mmengine.config import Config
+    from mmkd.registry import MODELS
+    from conftest import CONFIGS, save_fresh_checkpoint
+    cfg = Config.fromfile(osp.join(CONFIGS, config)).model
+    cfg.teacher.checkpoint = teacher_checkpoint if 'shapes' in config else \
+        save_fresh_checkpoint(osp.join(CONFIGS, 'frcnn_mv2_teacher_bccd.py'),
+                              str(tmp_path / 'bccd_teacher.pth'))
+    model = MODELS.build(cfg)
+    ratios = [d.relative_weight.ratio for d in model.distillers]
+    assert ratios == ([27.3, 0.882] if 'shapes' in config else [0.474])
