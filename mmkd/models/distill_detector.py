@@ -298,8 +298,10 @@ class DistillDetector(BaseDetector):
                                    f'{name!r}, which the student does not return '
                                    f'(it returns {sorted(losses)})')
                 losses[name] = _scale(losses[name], factor)
-        detection_loss = sum(summed_loss(value) for name, value in losses.items()
-                             if 'loss' in name)
+        detection_loss = None           # only relative weights read it
+        if any(distiller.relative_weight is not None for distiller in self.distillers):
+            detection_loss = sum(summed_loss(value) for name, value in losses.items()
+                                 if 'loss' in name)
         for name, value in self.distill_losses(students, teachers, detection_loss).items():
             if name in losses:
                 raise KeyError(f'a distiller returns the loss {name!r}, which the student '
