@@ -1,21 +1,29 @@
-from setuptools import find_packages, setup
+"""The build is described in pyproject.toml; this shim adds one step to it: the wheel carries
+``configs/`` and ``tools/`` as ``mmkd/.mim/configs`` and ``mmkd/.mim/tools`` (the layout mmdet and
+openmim use), so an installed mmkd has its configs (``mmkd::`` paths) and its commands (``mmkd
+train ...``). A checkout and an editable install read the folders beside the package instead
+(:mod:`mmkd.utils.package_files`)."""
+import os
+import shutil
 
-setup(
-    name='mmkd',
-    version='0.1.0',
-    description='Knowledge distillation for MMDetection 3.x',
-    packages=find_packages(include=['mmkd', 'mmkd.*']),
-    python_requires='>=3.9',
-    # torch and mmcv (with ops) are installed by tools/setup_env.sh: mmcv 2.1.0 must be built
-    # against the installed torch, and an unpinned torch here would pull a CUDA build.
-    install_requires=[
-        'mmengine==0.10.7',
-        'mmdet==3.3.0',
-        'pycocotools',
-        'numpy',
-        # mmengine resolves 'mmdet::' config paths with pkg_resources, gone from setuptools 81
-        'setuptools>=61,<81',
-    ],
-    # optuna: tools/search_recipe.py (4.9 brought the heartbeat retry callback it uses)
-    extras_require={'tests': ['pytest', 'optuna>=4.9,<6'], 'search': ['optuna>=4.9,<6']},
-)
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+PACKAGE_DATA_FOLDERS = ('configs', 'tools')
+
+
+class BuildWithConfigsAndTools(build_py):
+
+    def run(self):
+        super().run()
+        if self.editable_mode:
+            return
+        here = os.path.dirname(os.path.abspath(__file__))
+        for folder in PACKAGE_DATA_FOLDERS:
+            target = os.path.join(self.build_lib, 'mmkd', '.mim', folder)
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(os.path.join(here, folder), target,
+                            ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+
+
+setup(cmdclass={'build_py': BuildWithConfigsAndTools})

@@ -157,6 +157,38 @@ def test_malicious_teacher_checkpoint_is_refused_without_running(tmp_path):
     assert not marker.exists()
 
 
+class AttributeOf:
+    """Pickles as ``getattr(owner, name)``, as mmengine's HistoryBuffer pickles its methods."""
+
+    def __init__(self, owner, name):
+        self.owner, self.name = owner, name
+
+    def __reduce__(self):
+        return (getattr, (self.owner, self.name))
+
+
+def test_a_stock_mmengine_checkpoints_training_log_loads_as_inert_stand_ins(tmp_path):
+    """The weights and plain metadata of a checkpoint holding mmengine's HistoryBuffer load
+    with ``weights_only``; the buffers and the ``getattr`` they pickle through are stand-ins
+    that build and look up nothing."""
+    from collections import OrderedDict
+
+    from mmengine.logging import MessageHub
+    from mmkd.utils.checkpoint import SkippedTrainingState, read_checkpoint
+    hub = MessageHub('stock')
+    hub.update_scalar('train/loss', 1.5)
+    path = tmp_path / 'stock.pth'
+    torch.save({'state_dict': {'w': torch.arange(3.)}, 'meta': {'epoch': 4},
+                'message_hub': hub.state_dict(),
+                'looked_up': AttributeOf(OrderedDict, 'fromkeys')}, path)
+    checkpoint = read_checkpoint(str(path))
+    assert torch.equal(checkpoint['state_dict']['w'], torch.arange(3.))
+    assert checkpoint['meta'] == {'epoch': 4}
+    assert isinstance(checkpoint['message_hub']['log_scalars']['train/loss'],
+                      SkippedTrainingState)
+    assert checkpoint['looked_up'] is None       # the real getattr would give the method
+
+
 def test_teacher_channels_last_and_fp16_switches(teacher_checkpoint):
     """channels_last puts teacher weights and inputs in that memory format; fp16 is a no-op on
     the CPU; neither changes the losses beyond float rounding."""

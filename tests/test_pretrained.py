@@ -93,3 +93,15 @@ def test_torchvision_scheme_offline_names_the_file_to_put_in_place(no_torchvisio
     assert str(no_torchvision / 'resnet18-f37072fd.pth') in str(error.value)
     with pytest.raises(KeyError, match="'resnet17' is not in"):
         CheckpointLoader.load_checkpoint('torchvision://resnet17')
+
+
+def test_module_command_writes_the_weights_file(tmp_path, monkeypatch, capsys):
+    """``python -m mmkd.utils.pretrained FILE`` (the VOC guide's command) runs the module a
+    second time, as ``__main__``, beside the imported one: its scheme registers again."""
+    import runpy
+    out = tmp_path / 'mobilenet_v2_imagenet.pth'
+    monkeypatch.setattr('sys.argv', ['pretrained', str(out)])
+    runpy.run_module('mmkd.utils.pretrained', run_name='__main__')
+    state = torch.load(out, weights_only=True)['state_dict']
+    MobileNetV2(out_indices=(2, 4, 6)).load_state_dict(state, strict=True)
+    assert f'wrote {len(state)} tensors to {out}' in capsys.readouterr().out

@@ -28,12 +28,12 @@ from mmengine.runner import Runner
 import mmkd  # noqa: F401  (registers mmkd's modules)
 from mmkd.apis.benchmark import distill_cost
 from mmkd.models.teacher import load_model_config
-from mmkd.utils import load_run_config
+from mmkd.utils import config_argument, load_run_config
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Cost of distillation per config')
-    parser.add_argument('configs', nargs='+', help='distillation configs')
+    parser.add_argument('configs', nargs='+', type=config_argument, help='distillation configs')
     parser.add_argument('--iters', type=int, default=20, help='measured rounds')
     parser.add_argument('--warmup', type=int, default=3, help='unmeasured rounds first')
     parser.add_argument('--batches', type=int, default=4, help='distinct batches, cycled')

@@ -27,6 +27,7 @@ from mmengine.config import Config
 from mmkd.apis import export_student
 from mmkd.apis.chain import chain_stage_dirs
 from mmkd.apis.report import final_metrics
+from mmkd.utils import config_argument
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -49,7 +50,7 @@ def run_stage(config: str, stage_dir: str, options: list) -> None:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('configs', nargs='+', help='one distillation config per stage, in order')
+    parser.add_argument('configs', nargs='+', type=config_argument, help='one distillation config per stage, in order')
     parser.add_argument('--work-dir', default='work_dirs/chain')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='key=value settings given to every stage, as tools/train.py takes')

@@ -9,11 +9,12 @@ The result loads without mmkd:
 import argparse
 
 from mmkd.apis import export_student
+from mmkd.utils import config_argument
 
 
 def main():
     parser = argparse.ArgumentParser(description='Export the student of a distillation run')
-    parser.add_argument('config', help='the distillation config (model: mmkd.DistillDetector)')
+    parser.add_argument('config', type=config_argument, help='the distillation config (model: mmkd.DistillDetector)')
     parser.add_argument('checkpoint', help='a checkpoint of that run')
     parser.add_argument('out_dir', help='where student.py and student.pth are written')
     parser.add_argument('--peer', type=int,

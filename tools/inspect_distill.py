@@ -36,12 +36,13 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 from mmkd.apis.inspect import draw_pictures, loss_scale_table, pairing_table, teacher_table
-from mmkd.utils import check_dataset_files, load_checkpoint_strict, load_run_config
+from mmkd.utils import (check_dataset_files, config_argument, load_checkpoint_strict,
+                        load_run_config)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='a distillation config')
+    parser.add_argument('config', type=config_argument, help='a distillation config')
     parser.add_argument('--val-images', type=int, default=50,
                         help='validation images the models are scored on (default 50)')
     parser.add_argument('--checkpoint',

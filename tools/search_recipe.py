@@ -26,12 +26,13 @@ import argparse
 import os.path as osp
 
 from mmkd.apis.search import TERMS, SearchSpec, open_study, run_search, write_report
+from mmkd.utils import config_argument
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('student_config')
-    parser.add_argument('teacher_config')
+    parser.add_argument('student_config', type=config_argument)
+    parser.add_argument('teacher_config', type=config_argument)
     parser.add_argument('teacher_checkpoint')
     parser.add_argument('--work-dir')
     parser.add_argument('--trial-epochs', type=int, default=4)

@@ -15,7 +15,7 @@ TORCH_VERSION="2.13.0"
 MMCV_VERSION="2.1.0"
 MOBILENET_WEIGHTS_VERSION="1.0.1"
 
-stamp_key="torch=$TORCH_VERSION mmcv=$MMCV_VERSION setup=$(cat "$ROOT/setup.py" "${BASH_SOURCE[0]}" | sha1sum | cut -c1-12)"
+stamp_key="torch=$TORCH_VERSION mmcv=$MMCV_VERSION setup=$(cat "$ROOT/setup.py" "$ROOT/pyproject.toml" "${BASH_SOURCE[0]}" | sha1sum | cut -c1-12)"
 stamp="$VENV/.mmkd-installed"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_key" ]; then
   exit 0

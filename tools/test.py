@@ -13,12 +13,12 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from mmkd.apis.export import is_distill_config, student_test_runner
-from mmkd.utils import check_dataset_files, load_run_config
+from mmkd.utils import check_dataset_files, config_argument, load_run_config
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Test a detector checkpoint')
-    parser.add_argument('config', help='config file path')
+    parser.add_argument('config', type=config_argument, help='config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where the test log goes')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,

@@ -11,12 +11,12 @@ import torch.distributed as dist
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from mmkd.utils import check_dataset_files, check_optim_wrapper, load_run_config
+from mmkd.utils import check_dataset_files, check_optim_wrapper, config_argument, load_run_config
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Train a detector')
-    parser.add_argument('config', help='train config file path')
+    parser.add_argument('config', type=config_argument, help='train config file path')
     parser.add_argument('--work-dir', help='where logs and checkpoints go; default '
                         'work_dirs/<config name>')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',

@@ -14,6 +14,7 @@ from torch import nn
 from mmkd.engine.hooks import to_plain
 from mmkd.models.teacher import load_model_config
 from mmkd.registry import DATASETS
+from mmkd.utils.checkpoint import read_checkpoint
 
 STUDENT_PREFIX = 'student.'
 
@@ -90,10 +91,9 @@ def student_run_config(cfg: Config) -> Config:
 def student_state_dict(checkpoint_file: str, config_key: str = 'checkpoint') -> dict:
     """The student's weights in ``checkpoint_file``: a checkpoint of a distillation run (its
     ``student.`` keys, prefix removed; the connectors' are left out) or of a student alone
-    (plain mmdet keys, e.g. written by :func:`export_student`). Read with ``weights_only``."""
-    if not osp.isfile(checkpoint_file):
-        raise FileNotFoundError(f'{config_key}: no checkpoint file at {checkpoint_file!r}')
-    checkpoint = torch.load(checkpoint_file, map_location='cpu', weights_only=True)
+    (plain mmdet keys, e.g. written by :func:`export_student`). Read by
+    :func:`~mmkd.utils.checkpoint.read_checkpoint`."""
+    checkpoint = read_checkpoint(checkpoint_file, config_key)
     state = checkpoint.get('state_dict', checkpoint)
     if any(key.startswith(STUDENT_PREFIX) for key in state):
         state = {key[len(STUDENT_PREFIX):]: value for key, value in state.items()
@@ -140,7 +140,7 @@ def export_student(config_file: str, checkpoint_file: str, out_dir: str,
     cfg = Config.fromfile(config_file)
     config = student_config(cfg, peer)
     prefix = STUDENT_PREFIX if peer is None else f'peers.{peer}.'
-    checkpoint = torch.load(checkpoint_file, map_location='cpu', weights_only=True)
+    checkpoint = read_checkpoint(checkpoint_file)
     state_dict = checkpoint.get('state_dict', checkpoint)
     student_state = {key[len(prefix):]: value for key, value in state_dict.items()
                      if key.startswith(prefix)}

@@ -297,7 +297,7 @@ def draw_levels(model, cfg, out_dir: str, num_images: int = 2, records=None) -> 
     """PNGs of what each level-pairing distiller compares, for the first ``num_images``
     validation images: per paired level the teacher's map, the student's through its connector
     and their difference (channel means of absolute activations). ``records``: what
-    :func:`_records_on_val` returned, when the caller has it already. Returns the files
+    ``_records_on_val`` returned, when the caller has it already. Returns the files
     written."""
     import matplotlib
     matplotlib.use('Agg')

@@ -109,7 +109,7 @@ class DistillDetector(BaseDetector):
     has no entry in ``parameters()`` (so never in the optimizer, never synced by DDP), none in
     ``state_dict()`` (checkpoints hold student and connectors only; the teacher reloads from
     its own file on resume), and ``train()`` and ``init_weights()`` do not reach it.
-    ``to()``/``cuda()`` do, through :meth:`_apply`.
+    ``to()``/``cuda()`` do, through ``_apply``.
 
     A training step (:meth:`distill_step`): the student's loss forward while its taps record,
     the teacher's work under ``no_grad`` (:meth:`teacher_records`), then each distiller's named

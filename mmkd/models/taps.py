@@ -40,7 +40,7 @@ def records_by_role(role_paths: Dict[str, str], records: dict) -> dict:
 
 class Tap:
     """Keeps the last output of one submodule or method (of every call, in a list, for a path
-    ending in ``'*'``), while :attr:`active`, until taken.
+    ending in ``'*'``), while ``active``, until taken.
 
     The recorded object is the model's own (no copy); :meth:`take` hands it over and forgets it,
     so nothing lives longer than the distiller step that reads it. For a method, the record is

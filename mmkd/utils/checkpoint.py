@@ -31,6 +31,60 @@ NUMPY_GLOBALS = [_multiarray._reconstruct, _multiarray.scalar, np.ndarray, np.dt
                  *(type(np.dtype(code)) for code in '?bhilqBHILQefdgFDGSU')]
 
 
+class SkippedTrainingState:
+    """Stands in, in a loaded checkpoint, for mmengine's ``HistoryBuffer``: the running log
+    values a stock mmengine checkpoint keeps in its ``message_hub``. Nothing of the file's object
+    is built; loading weights and testing never read it."""
+
+    def __setstate__(self, state):
+        pass
+
+    def __repr__(self):
+        return 'SkippedTrainingState()'
+
+
+def _skipped_getattr(obj, name, *default):
+    """Stands in for ``getattr``, which a ``HistoryBuffer`` pickles its statistics methods
+    with: returns nothing, so no attribute a file names is ever looked up."""
+    return None
+
+
+# A checkpoint written by mmengine's own CheckpointHook (mmdet's tools/train.py) holds its
+# message hub's HistoryBuffer objects, which torch's weights_only loading refuses. Loaded here
+# with inert stand-ins in their place, under the names the file uses: the weights and the plain
+# metadata load, and no code the file names runs.
+TRAINING_STATE_STAND_INS = [
+    (SkippedTrainingState, 'mmengine.logging.history_buffer.HistoryBuffer'),
+    (_skipped_getattr, 'builtins.getattr'),
+]
+
+
+def read_checkpoint(filename: str, config_key: str = 'checkpoint',
+                    trust_checkpoint: bool = False):
+    """``torch.load`` a local checkpoint file with ``weights_only``: tensors, plain types, numpy
+    arrays and scalars of plain dtypes, and a stock mmengine checkpoint's training log (read as
+    :class:`SkippedTrainingState`). ``trust_checkpoint=True`` unpickles in full.
+
+    Raises:
+        FileNotFoundError: no such file.
+        pickle.UnpicklingError: the file names anything else (refused before it runs); the
+            message says how to load it if it is trusted.
+    """
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{config_key}: no checkpoint file at {filename!r}')
+    if trust_checkpoint:
+        warnings.warn(f'Loading {filename} with trust_checkpoint=True: {UNSAFE_LOAD_RISK}.')
+        return torch.load(filename, map_location='cpu', weights_only=False)
+    try:
+        with torch.serialization.safe_globals(NUMPY_GLOBALS + TRAINING_STATE_STAND_INS):
+            return torch.load(filename, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise pickle.UnpicklingError(
+            f'Refused to load {filename} ({config_key}): it contains objects beyond the tensors '
+            f'and plain types a checkpoint needs, and {UNSAFE_LOAD_RISK}. If you do trust it, '
+            f'set trust_checkpoint=True next to {config_key}. torch said: {err}') from None
+
+
 def local_checkpoint(filename: str, config_key: str = 'checkpoint') -> str:
     """``filename`` itself, or for an http(s) URL the file in torch's hub cache
     (``<torch.hub.get_dir()>/checkpoints/<file name>``, where mmengine's loader keeps them too),
@@ -60,8 +114,7 @@ def load_checkpoint_strict(model, filename, trust_checkpoint=False, config_key='
     Args:
         model (nn.Module): receives the weights.
         filename (str): a checkpoint file (mmengine's format or a bare state dict), or its
-            http(s) URL (see :func:`local_checkpoint`). Model-zoo metadata with numpy values
-            loads with ``weights_only`` too: numpy arrays and scalars are allowed, nothing else.
+            http(s) URL (see :func:`local_checkpoint`), read by :func:`read_checkpoint`.
         trust_checkpoint (bool): unpickle in full (runs code the file names). Default False.
         config_key (str): the config key that named the file, quoted in error messages.
 
@@ -72,20 +125,8 @@ def load_checkpoint_strict(model, filename, trust_checkpoint=False, config_key='
             allows and ``trust_checkpoint`` is False. Nothing from the file has run.
         RuntimeError: missing or unexpected keys, or shapes that differ (all listed).
     """
-    filename = local_checkpoint(filename, config_key)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'{config_key}: no checkpoint file at {filename!r}')
-    if trust_checkpoint:
-        warnings.warn(f'Loading {filename} with trust_checkpoint=True: {UNSAFE_LOAD_RISK}.')
-    try:
-        with torch.serialization.safe_globals(NUMPY_GLOBALS):
-            checkpoint = torch.load(filename, map_location='cpu',
-                                    weights_only=not trust_checkpoint)
-    except pickle.UnpicklingError as err:
-        raise pickle.UnpicklingError(
-            f'Refused to load {filename} ({config_key}): it contains objects beyond the tensors '
-            f'and plain types a checkpoint needs, and {UNSAFE_LOAD_RISK}. If you do trust it, '
-            f'set trust_checkpoint=True next to {config_key}. torch said: {err}') from None
+    checkpoint = read_checkpoint(local_checkpoint(filename, config_key), config_key,
+                                 trust_checkpoint)
     state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state_dict, dict):
         raise RuntimeError(f'{config_key}: {filename} holds no state dict')

@@ -74,7 +74,8 @@ def imagenet_mobilenet_v2() -> 'OrderedDict[str, torch.Tensor]':
 IMAGENET_WEIGHTS = {'mobilenet_v2': imagenet_mobilenet_v2}
 
 
-@CheckpointLoader.register_scheme(prefixes='mmkd://imagenet/')
+# force: ``python -m mmkd.utils.pretrained`` runs this module a second time, as __main__
+@CheckpointLoader.register_scheme(prefixes='mmkd://imagenet/', force=True)
 def load_from_imagenet(filename: str, map_location=None) -> dict:
     """``mmkd://imagenet/NAME``: ImageNet weights of backbone NAME in mmdet's key layout."""
     name = filename[len('mmkd://imagenet/'):]

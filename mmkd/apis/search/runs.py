@@ -8,10 +8,10 @@ from typing import List, Sequence, Tuple
 
 from ..report import validation_history
 from .space import Recipe
+from ...utils.config import resolve_config_path
+from ...utils.package_files import package_file
 from .spec import SearchSpec, load_config
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-TRAIN_TOOL = osp.join(ROOT, 'tools', 'train.py')
 
 
 def recipe_config(spec: SearchSpec, recipe: Recipe) -> str:
@@ -38,6 +38,7 @@ def recipe_config(spec: SearchSpec, recipe: Recipe) -> str:
 
 
 def _absolute(path: str) -> str:
+    path = resolve_config_path(path)
     return path if '::' in path else osp.abspath(path)
 
 
@@ -89,10 +90,10 @@ class TrialRun:
         self.work_dir = work_dir
         os.makedirs(work_dir, exist_ok=True)
         self.log = osp.join(work_dir, 'train.out')
-        cmd = [sys.executable, TRAIN_TOOL, config, '--work-dir', work_dir,
+        cmd = [sys.executable, package_file('tools', 'train.py'), config, '--work-dir', work_dir,
                '--cfg-options', *options]
         with open(self.log, 'w') as out:
-            self.process = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            self.process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                             preexec_fn=_die_with_parent)
 
     def history(self, metric: str) -> List[Tuple[int, float]]:

@@ -5,6 +5,8 @@ from typing import Optional, Sequence
 from mmengine.config import Config
 from mmengine.hub import get_config
 
+from ...utils.config import resolve_config_path
+
 
 @dataclass
 class SearchSpec:
@@ -51,10 +53,12 @@ class SearchSpec:
 
     @property
     def reserve(self) -> int:
-        """Trainings kept for confirming: the student and ``confirm`` recipes per extra seed."""
+        """Trainings kept for confirming (the student and ``confirm`` recipes per extra seed)."""
         return (self.confirm + 1) * (len(self.seeds) - 1)
 
 
 def load_config(path: str) -> Config:
-    """A config file, or an ``mmdet::`` path (through mmengine's config hub)."""
+    """A config file, an ``mmkd::`` path or an ``mmdet::`` path (through mmengine's config
+    hub)."""
+    path = resolve_config_path(path)
     return get_config(path) if '::' in path else Config.fromfile(path)

@@ -17,7 +17,7 @@ class BaseDistiller(BaseModule):
     """One distillation method: reads tapped parts of both models, returns named losses.
 
     A distiller names what it reads as ``{role: dotted path}`` in each model
-    (:attr:`student_taps`, :attr:`teacher_taps`). :class:`~mmkd.models.DistillDetector` installs
+    (``student_taps``, ``teacher_taps``). :class:`~mmkd.models.DistillDetector` installs
     the taps and calls, in this order:
 
     * :meth:`setup` once at build time, with what a probe forward of both models' backbone and
@@ -71,7 +71,7 @@ class BaseDistiller(BaseModule):
 
     @property
     def loss_weight(self) -> float:
-        """The weight in force: the configured number, or the relative weight's current value
+        """The weight in force, the configured number or the relative weight's current value
         (NaN before its first training iteration)."""
         if self.relative_weight is None:
             return self._loss_weight

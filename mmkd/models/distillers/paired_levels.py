@@ -13,7 +13,7 @@ class PairedLevelsDistiller(BaseDistiller):
     """A distiller that compares the levels two feature pyramids share by stride
     (:func:`pair_levels`), the student's through a 1x1 conv connector (:class:`Adapter`).
 
-    A subclass sets :attr:`loss_name` and implements :meth:`level_loss`; the level losses are
+    A subclass sets ``loss_name`` and implements :meth:`level_loss`; the level losses are
     summed, or averaged with ``reduce_levels='mean'``. A method whose student side is more than
     a width change (MGD's masked generation, say) extends :meth:`make_connector`.
 
