@@ -2,6 +2,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import torch
@@ -9,6 +10,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmkd  # noqa: F401
+import tool_process
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(ROOT, 'configs')
@@ -62,14 +64,25 @@ def distill_model_config(teacher_checkpoint, **overrides):
 
 
 def run_tool(*args, cwd=ROOT, env_extra=None, timeout=900):
-    """Run a python command line in a subprocess; fail the test with its output if it fails."""
+    """Run the python command line ``python ARGS`` in a process of its own (forked from a server
+    with torch and mmdet imported, :mod:`tool_process`; a fresh interpreter where ``env_extra``
+    changes how one starts); fail the test with its output if it fails. Returns its output,
+    stdout and stderr interleaved."""
     env = dict(os.environ, **(env_extra or {}))
-    proc = subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-    if proc.returncode != 0:
-        pytest.fail(f'{" ".join(args)} exited {proc.returncode}\n{proc.stdout[-4000:]}\n'
-                    f'{proc.stderr[-6000:]}')
-    return proc.stdout + proc.stderr
+    if tool_process.needs_fresh_interpreter(env_extra):
+        proc = subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
+                              text=True, timeout=timeout)
+        status, output = proc.returncode, proc.stdout + proc.stderr
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            log = osp.join(tmp, 'output.log')
+            status = tool_process.run(args, str(cwd), env, log, timeout)
+            with open(log, errors='replace') as f:
+                output = f.read()
+    if status != 0:
+        ended = f'timed out after {timeout} s' if status is None else f'exited {status}'
+        pytest.fail(f'{" ".join(map(str, args))} {ended}\n{output[-10000:]}')
+    return output
 
 
 def real_data(name):
