@@ -176,6 +176,20 @@ def test_exported_student_runs_with_plain_mmdet(kd_run, stock_checkpoint):
     assert 'classes 8 boxes' in out and 'FasterRCNN' in out
 
 
+def test_exported_config_names_no_mmkd_type():
+    """The hint config keeps its distillers in a base variable (``hint_kd_distillers``); the
+    exported student's config drops such variables with the model's other mmkd parts."""
+    from mmengine.config import Config
+    from mmkd.apis.export import student_config
+    hint = Config.fromfile(osp.join(ROOT, 'configs', 'hint_frcnn.py'))
+    assert 'mmkd.' in hint.pretty_text and 'hint_kd_distillers' in hint
+    exported = student_config(hint)
+    assert 'mmkd' not in exported.pretty_text
+    assert exported.model == Config.fromfile(
+        osp.join(ROOT, 'configs', 'frcnn_r18w8_student_shapes.py')).model
+    assert exported.train_dataloader.dataset.type == 'CocoDataset'
+
+
 def test_hint_config_trains_with_amp_and_logs_every_term(tmp_path, teacher_checkpoint):
     options = tiny_data_options(tmp_path / 'data') + [
         f'model.teacher.checkpoint={teacher_checkpoint}', 'default_hooks.logger.interval=1']

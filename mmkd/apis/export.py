@@ -57,9 +57,21 @@ def student_config(cfg: Config, peer: Optional[int] = None) -> Config:
                          f'model is an mmkd.DistillDetector or an mmkd.MutualDetector')
     plain = {key: _plain_dataset(value) for key, value in cfg.to_dict().items()
              if key not in ('model', 'custom_imports', 'custom_hooks')}
+    # variables the distillation config kept for its model (a base's list of distillers, say)
+    plain = {key: value for key, value in plain.items() if not _names_mmkd_type(value)}
     plain['model'] = _as_run(load_model_config(student, config_key), cfg.model).to_dict()
     plain['default_scope'] = 'mmdet'
     return Config(plain)
+
+
+def _names_mmkd_type(node) -> bool:
+    """Whether a config value names an mmkd type (``type='mmkd.…'``) anywhere inside."""
+    if isinstance(node, dict):
+        return (isinstance(node.get('type'), str) and node['type'].startswith('mmkd.')) or any(
+            _names_mmkd_type(value) for value in node.values())
+    if isinstance(node, (list, tuple)):
+        return any(_names_mmkd_type(item) for item in node)
+    return False
 
 
 def _as_run(student: ConfigDict, model: ConfigDict) -> ConfigDict:
