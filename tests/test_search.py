@@ -186,7 +186,8 @@ def test_a_winner_beats_the_student_on_every_seed_and_its_config_trains(
 
 @pytest.mark.parametrize('config', ['searched_frcnn_shapes.py', 'searched_frcnn_mv2_bccd.py'])
 def test_the_searched_recipes_build_with_their_ratios(config, teacher_checkpoint, tmp_path):
-    """The winners kept in configs/ (docs/search.md) build, each weight a relative one."""
+    """The winners kept in configs/ (docs/benchmarks/search.md) build, each weight a relative
+    one."""
     from mmengine.config import Config
     from mmkd.registry import MODELS
     from conftest import CONFIGS, save_fresh_checkpoint
