@@ -1,6 +1,8 @@
 """The data commands the README names, run as a user runs them: ``python -m mmkd.datasets.X``."""
 import json
 
+import pytest
+
 from conftest import run_tool
 from mmkd.datasets import SHAPES_CLASSES, write_split
 
@@ -71,3 +73,20 @@ def test_dlib_face_converter_command(tmp_path):
     coco = json.loads((tmp_path / 'out.json').read_text())
     assert [(a['bbox'], a['iscrowd']) for a in coco['annotations']] == \
         [([1.0, 2.0, 10.0, 12.0], 0), ([20.0, 5.0, 8.0, 8.0], 1)]
+
+
+@pytest.mark.parametrize('module', ['shapes', 'faces', 'face_converters'])
+def test_data_commands_answer_help_and_refuse_what_they_do_not_take(module, tmp_path,
+                                                                    monkeypatch, capsys):
+    """``--help`` prints a usage (it once became the name of a folder to write into, or a
+    KeyError); an argument too many is a usage error, and nothing is written."""
+    import runpy
+    monkeypatch.chdir(tmp_path)
+    for argv, status in ((['--help'], 0), (['a', 'b', 'c', 'd', 'e'], 2)):
+        monkeypatch.setattr('sys.argv', [module, *argv])
+        with pytest.raises(SystemExit) as exit_:
+            runpy.run_module(f'mmkd.datasets.{module}', run_name='__main__')
+        assert exit_.value.code == status
+    out, err = capsys.readouterr()
+    assert f'usage: python -m mmkd.datasets.{module}' in out + err
+    assert list(tmp_path.iterdir()) == []

@@ -77,8 +77,26 @@ def dlib_xml_to_coco(xml_file, out_json=None):
     return coco, counts
 
 
-if __name__ == '__main__':
-    import sys
-    kind, *paths = sys.argv[1:]
-    _, summary = {'wider': wider_face_to_coco, 'dlib': dlib_xml_to_coco}[kind](*paths)
+def main(argv=None) -> None:
+    """``python -m mmkd.datasets.face_converters {wider,dlib} ...``: convert, print the counts."""
+    import argparse
+    parser = argparse.ArgumentParser(prog='python -m mmkd.datasets.face_converters',
+                                     description='Face annotations -> COCO-format JSON.')
+    kinds = parser.add_subparsers(dest='kind', required=True)
+    wider = kinds.add_parser('wider', help='WIDER FACE wider_face_*_bbx_gt.txt')
+    wider.add_argument('gt_txt')
+    wider.add_argument('image_root', help='the folder the file names in GT_TXT are relative to')
+    wider.add_argument('out_json')
+    dlib = kinds.add_parser('dlib', help='dlib imglab XML')
+    dlib.add_argument('xml')
+    dlib.add_argument('out_json')
+    args = parser.parse_args(argv)
+    if args.kind == 'wider':
+        _, summary = wider_face_to_coco(args.gt_txt, args.image_root, args.out_json)
+    else:
+        _, summary = dlib_xml_to_coco(args.xml, args.out_json)
     print(summary)
+
+
+if __name__ == '__main__':
+    main()

@@ -13,7 +13,7 @@ import functools
 
 import numpy as np
 
-from .synthetic import cluttered_background, write_coco_split
+from .synthetic import cluttered_background, write_coco_split, write_default_set
 
 CLASSES = ('face',)
 MIN_VISIBLE_FRACTION = 0.5
@@ -69,7 +69,4 @@ def write_split(root, split, num_images, image_size=160, seed=0):
 
 
 if __name__ == '__main__':
-    import sys
-    root = sys.argv[1] if len(sys.argv) > 1 else 'data/faces'
-    write_split(root, 'train', 600)
-    write_split(root, 'val', 150)
+    write_default_set('faces', write_split)

@@ -14,7 +14,7 @@ import functools
 
 import numpy as np
 
-from .synthetic import cluttered_background, write_coco_split
+from .synthetic import cluttered_background, write_coco_split, write_default_set
 
 SHAPES = ('circle', 'square', 'triangle', 'cross')
 SURFACES = ('solid', 'striped')
@@ -76,7 +76,4 @@ def write_split(root, split, num_images, image_size=160, max_objects=8, seed=0):
 
 
 if __name__ == '__main__':
-    import sys
-    root = sys.argv[1] if len(sys.argv) > 1 else 'data/shapes'
-    write_split(root, 'train', 600)
-    write_split(root, 'val', 150)
+    write_default_set('shapes', write_split)

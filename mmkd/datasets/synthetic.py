@@ -95,3 +95,17 @@ class SyntheticCocoDataset(CocoDataset):
                  if key not in cls.GENERATOR_KEYS}
         plain.update(type='CocoDataset', metainfo=dict(classes=cls.METAINFO['classes']))
         return plain
+
+
+def write_default_set(name: str, write_split, argv=None) -> None:
+    """``python -m mmkd.datasets.NAME [ROOT]``: write ``write_split``'s default set, 600 train
+    and 150 val images, into ROOT (default ``data/NAME``)."""
+    import argparse
+    parser = argparse.ArgumentParser(prog=f'python -m mmkd.datasets.{name}',
+                                     description=f'Write the generated {name} set (600 train, '
+                                     '150 val images, COCO format).')
+    parser.add_argument('root', nargs='?', default=f'data/{name}',
+                        help=f'where to write it (default data/{name})')
+    root = parser.parse_args(argv).root
+    for split, num_images in (('train', 600), ('val', 150)):
+        write_split(root, split, num_images)
