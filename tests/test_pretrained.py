@@ -5,6 +5,7 @@ import pytest
 import torch
 from mmdet.models.backbones import MobileNetV2
 
+from conftest import STUDENT_CONFIG
 from mmkd.utils.pretrained import mobilenet_v2_to_mmdet, torchvision_mobilenet_v2_file
 
 
@@ -105,3 +106,24 @@ def test_module_command_writes_the_weights_file(tmp_path, monkeypatch, capsys):
     state = torch.load(out, weights_only=True)['state_dict']
     MobileNetV2(out_indices=(2, 4, 6)).load_state_dict(state, strict=True)
     assert f'wrote {len(state)} tensors to {out}' in capsys.readouterr().out
+
+
+def test_a_load_from_url_offline_names_the_file_to_put_in_place(no_torchvision, monkeypatch):
+    """A config's ``load_from`` model-zoo URL: fetched into torch's hub cache when a run's config
+    is read (offline: an error naming ``load_from`` and the path), read from there when the
+    file is in place."""
+    from mmkd.utils import load_run_config
+
+    def offline(url, dst, *args, **kwargs):
+        raise OSError('network unreachable')
+
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', offline)
+    url = 'https://download.openmmlab.com/mmdetection/v2.0/x/faster_rcnn_zoo.pth'
+    cached = no_torchvision / 'faster_rcnn_zoo.pth'        # the fixture's hub checkpoints
+    with pytest.raises(FileNotFoundError) as error:
+        load_run_config(STUDENT_CONFIG, dict(load_from=url))
+    assert str(error.value).startswith(f'load_from: could not download {url}')
+    assert str(cached) in str(error.value)
+    cached.write_bytes(b'weights')
+    assert load_run_config(STUDENT_CONFIG, dict(load_from=url)).load_from == str(cached)
+    assert load_run_config(STUDENT_CONFIG, dict(load_from='work_dirs/x.pth')).load_from == 'work_dirs/x.pth'

@@ -5,6 +5,7 @@ import os.path as osp
 
 from mmengine.config import Config
 
+from .checkpoint import local_checkpoint
 from .package_files import package_file
 
 PLAIN_CHECKPOINT_HOOK = 'mmkd.PlainCheckpointHook'
@@ -57,13 +58,18 @@ def enable_config_scope() -> None:
 
 
 def load_run_config(config_file, cfg_options=None, work_dir=None, launcher='none') -> Config:
-    """Read ``config_file`` for a run: apply ``--cfg-options``, set the work dir (default
+    """Read ``config_file`` for a run: apply ``--cfg-options``, fetch a ``load_from`` URL into
+    torch's hub cache (:func:`~mmkd.utils.checkpoint.local_checkpoint`), set the work dir (default
     ``work_dirs/<config name>``) and the launcher, and make sure checkpoints are written and read
     with plain metadata (adds :class:`mmkd.engine.PlainCheckpointHook` when the config lacks it)."""
     config_file = resolve_config_path(config_file)
     cfg = Config.fromfile(config_file)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    if isinstance(cfg.get('load_from'), str):
+        # a model-zoo URL: into torch's hub cache now, where mmengine would fetch it to, so that
+        # offline the error names the file to put there rather than a bare URLError
+        cfg.load_from = local_checkpoint(cfg.load_from, config_key='load_from')
     cfg.launcher = launcher
     cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(config_file))[0])
