@@ -184,7 +184,11 @@ def test_a_winner_beats_the_student_on_every_seed_and_its_config_trains(
     assert not best.exists()
 
 
-@pytest.mark.parametrize('config', ['searched_frcnn_shapes.py', 'searched_frcnn_mv2_bccd.py'])
+SEARCHED = {'searched_frcnn_shapes.py': [27.3, 0.882], 'searched_frcnn_mv2_bccd.py': [0.474],
+            'searched_frcnn_mv2_cards.py': [3.13]}
+
+
+@pytest.mark.parametrize('config', sorted(SEARCHED))
 def test_the_searched_recipes_build_with_their_ratios(config, teacher_checkpoint, tmp_path):
     """The winners kept in configs/ (docs/benchmarks/search.md) build, each weight a relative
     one."""
@@ -193,8 +197,6 @@ def test_the_searched_recipes_build_with_their_ratios(config, teacher_checkpoint
     from conftest import CONFIGS, save_fresh_checkpoint
     cfg = Config.fromfile(osp.join(CONFIGS, config)).model
     cfg.teacher.checkpoint = teacher_checkpoint if 'shapes' in config else \
-        save_fresh_checkpoint(osp.join(CONFIGS, 'frcnn_mv2_teacher_bccd.py'),
-                              str(tmp_path / 'bccd_teacher.pth'))
+        save_fresh_checkpoint(cfg.teacher.config, str(tmp_path / 'teacher.pth'))
     model = MODELS.build(cfg)
-    ratios = [d.relative_weight.ratio for d in model.distillers]
-    assert ratios == ([27.3, 0.882] if 'shapes' in config else [0.474])
+    assert [d.relative_weight.ratio for d in model.distillers] == SEARCHED[config]

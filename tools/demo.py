@@ -204,7 +204,9 @@ TASKS = {
         teacher=('frcnn_mv2_teacher_cards.py', 'teacher (Faster R-CNN MV2, FPN 64)'),
         student=('frcnn_mv2_student_cards.py', 'student (Faster R-CNN MV2, FPN 32)'),
         methods=dict(pkd_outputs_w2=('pkd_outputs_w2_frcnn_mv2_cards.py',
-                                     'student + PKD + output KD (weight 2, the BCCD default)')),
+                                     'student + PKD + output KD (weight 2, the BCCD default)'),
+                     searched=('searched_frcnn_mv2_cards.py',
+                               'student + searched recipe (ReviewKD)')),
         default_methods=['pkd_outputs_w2'], teacher_epochs=16, voc='cards'),
 }
 
