@@ -16,7 +16,7 @@ from mmengine.registry import DefaultScope
 from mmkd.registry import MODELS
 from mmkd.utils.records import as_fp32
 from .distillers import build_distiller
-from .distillers.base import summed_loss
+from .distillers.base import detection_loss, scale_loss
 from .taps import TapSet, records_by_role
 from .teacher import FrozenTeacher, load_model_config, probe_features
 
@@ -32,10 +32,6 @@ def _errors_name(config_key: str):
             raise
         message = err.args[0] if err.args else ''
         raise type(err)(f'{config_key}: {message}').with_traceback(err.__traceback__) from None
-
-
-def _scale(loss, factor):
-    return [item * factor for item in loss] if isinstance(loss, list) else loss * factor
 
 
 def init_modules_from_teacher(student: torch.nn.Module, teacher: torch.nn.Module,
@@ -297,12 +293,11 @@ class DistillDetector(BaseDetector):
                     raise KeyError(f'{type(distiller).__name__} scales the student loss '
                                    f'{name!r}, which the student does not return '
                                    f'(it returns {sorted(losses)})')
-                losses[name] = _scale(losses[name], factor)
-        detection_loss = None           # only relative weights read it
+                losses[name] = scale_loss(losses[name], factor)
+        detection = None                # only relative weights read it
         if any(distiller.relative_weight is not None for distiller in self.distillers):
-            detection_loss = sum(summed_loss(value) for name, value in losses.items()
-                                 if 'loss' in name)
-        for name, value in self.distill_losses(students, teachers, detection_loss).items():
+            detection = detection_loss(losses)
+        for name, value in self.distill_losses(students, teachers, detection).items():
             if name in losses:
                 raise KeyError(f'a distiller returns the loss {name!r}, which the student '
                                f'already returns')

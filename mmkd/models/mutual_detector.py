@@ -14,7 +14,7 @@ from mmkd.registry import MODELS
 from mmkd.utils.records import as_fp32
 from .distill_detector import _errors_name
 from .distillers import build_distiller
-from .distillers.base import summed_loss
+from .distillers.base import detection_loss
 from .taps import TapSet, records_by_role
 from .teacher import load_model_config, probe_features
 
@@ -129,8 +129,7 @@ class MutualDetector(BaseDetector):
                 own = peer.loss(batch_inputs, batch_data_samples)
             losses.update({f'peer{index}.{name}': value for name, value in own.items()})
             records.append(as_fp32(tapped))
-            detection.append(sum(summed_loss(value) for name, value in own.items()
-                                 if 'loss' in name))
+            detection.append(detection_loss(own))
         for learner, teacher in self.directions:
             direction = self._direction(learner, teacher)
             peer = Peer(self.peers[teacher])

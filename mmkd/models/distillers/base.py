@@ -127,7 +127,7 @@ class BaseDistiller(BaseModule):
             raise RuntimeError(f'{type(self).__name__}: loss_weight=dict(ratio=...) is set from '
                                'the detection loss of the first training iterations, and none '
                                'has been seen yet (give the detection loss to forward)')
-        weighted = {name: _scale(value, weight) if name.startswith('loss') else value
+        weighted = {name: scale_loss(value, weight) if name.startswith('loss') else value
                     for name, value in losses.items()}
         weighted['weight_' + names[0][len('loss'):].lstrip('_')] = weight.float()
         return weighted
@@ -141,10 +141,20 @@ def summed_loss(value) -> torch.Tensor:
     return value.mean()
 
 
-def _scale(value, weight: torch.Tensor):
+def detection_loss(losses: Dict[str, torch.Tensor]) -> torch.Tensor:
+    """The total of a detector's loss dict, as mmengine's ``parse_losses`` optimises it: the
+    entries whose name contains ``loss``, each summed to a scalar."""
+    return sum(summed_loss(value) for name, value in losses.items() if 'loss' in name)
+
+
+def scale_loss(value, factor):
+    """A loss entry (a tensor or a list of them) times ``factor`` (a number, or a 0-d tensor
+    cast to each entry's dtype)."""
+    def scaled(item):
+        return item * (factor.to(item.dtype) if torch.is_tensor(factor) else factor)
     if isinstance(value, (list, tuple)):
-        return [item * weight.to(item.dtype) for item in value]
-    return value * weight.to(value.dtype)
+        return [scaled(item) for item in value]
+    return scaled(value)
 
 
 @dataclass(frozen=True)
