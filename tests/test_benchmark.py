@@ -8,7 +8,8 @@ import torch
 
 from conftest import REVIEWKD_CONFIG, model_config, run_tool
 from mmkd.apis.benchmark import (DistillPhases, PeakMemory, distill_cost, measure,
-                                 student_alone)
+                                 method_distillers, profile_distill_step,
+                                 student_alone, synthetic_batches)
 from test_distill_detector import fake_batch
 from test_frcnn_kd import HINT_CONFIG, build_hint
 
@@ -94,3 +95,57 @@ def test_teacher_phase_runs_the_heads_distillers_need_on_the_students_rois(teach
     phases.distillers(inputs, samples)
     assert all(p.grad is not None for p in model.distillers[0].adapters.parameters())
     assert all(p.grad is None for p in model.student.parameters())   # the records were leaves
+
+
+def test_methods_are_the_search_terms_on_the_configs_pair_and_combine_with_a_plus():
+    assert [(c['type'], c['loss_weight']) for c in method_distillers('pkd+rpn_roi_kd')] == [
+        ('mmkd.PKD', 1.0), ('mmkd.RPNKD', 1.0), ('mmkd.RoIHeadKD', 1.0)]
+    with pytest.raises(ValueError, match="'pdk' is not one of"):
+        method_distillers('pkd+pdk')
+
+
+def test_synthetic_batches_are_the_size_asked_with_boxes_inside(teacher_checkpoint):
+    model = build_hint(teacher_checkpoint)
+    batches = synthetic_batches(model, 2, batch_size=3, size=(100, 70), num_classes=8)
+    assert len(batches) == 2
+    (inputs, samples), (other, _) = batches
+    assert inputs.shape == (3, 3, 96, 128)          # 70 x 100 padded to the FPN's divisor 32
+    assert not torch.equal(inputs, other)           # distinct batches
+    for sample in samples:
+        assert sample.img_shape == (70, 100) and sample.batch_input_shape == (96, 128)
+        boxes = sample.gt_instances.bboxes
+        assert len(boxes) >= 1 and (boxes[:, 2] <= 100).all() and (boxes[:, 3] <= 70).all()
+        assert (sample.gt_instances.labels < 8).all()
+    (_, masked), = synthetic_batches(model, 1, 1, (100, 70), 8, with_mask=True)
+    assert masked[0].gt_instances.masks.masks.shape[1:] == (70, 100)
+
+
+def test_benchmark_tool_measures_each_method_on_synthetic_images():
+    out = run_tool('tools/benchmark.py', REVIEWKD_CONFIG, '--methods', 'cwd', 'ld',
+                   'pkd+rpn_roi_kd', '--synthetic', '160', '96', '--batch-size', '1',
+                   '--iters', '1', '--warmup', '0', '--batches', '1', '--random-teacher',
+                   '--clock', 'cpu', '--profile', '5')
+    assert 'random 160x96 images, batch 1' in out
+    assert re.search(r'reviewkd_frcnn.py cwd, one distilled step profiled: mmkd:student_loss '
+                     r'[\d.]+ s, ', out), out[-3000:]
+    for row in ('reviewkd_frcnn.py cwd', 'reviewkd_frcnn.py pkd+rpn_roi_kd'):
+        assert re.search(rf'\| {re.escape(row)} \| [\d.]+ \| [\d.]+ \(', out), out[-3000:]
+    assert "left out ld: model.distillers[0] (mmkd.LD): student (FasterRCNN) has no module " \
+        "'bbox_head'" in out
+    assert 'reviewkd_frcnn.py ld |' not in out
+    assert 'mmkd.ReviewKD' not in out.split('random 160x96')[1]   # the config's own: replaced
+
+
+def test_a_profiled_step_names_its_parts(teacher_checkpoint):
+    """The ranges of DistillDetector.distill_step and of the update each hold their share of
+    one profiled step: the hint KD step runs the teacher's RoI head, so every part has work."""
+    model = build_hint(teacher_checkpoint)
+    parts, operators = profile_distill_step(model, model_config(HINT_CONFIG).student,
+                                            fake_batch(), top=5)
+    assert list(parts) == ['mmkd:student_loss', 'mmkd:student_records', 'mmkd:teacher_records',
+                           'mmkd:distill_losses', 'mmkd:backward', 'mmkd:optimizer_step']
+    for name in ('mmkd:student_loss', 'mmkd:teacher_records', 'mmkd:distill_losses',
+                 'mmkd:backward', 'mmkd:optimizer_step'):
+        assert parts[name] > 0, parts
+    assert parts['mmkd:student_loss'] > parts['mmkd:distill_losses']
+    assert 'Self CPU' in operators and operators.count('\n') < 20        # the top 5 only

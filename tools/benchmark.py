@@ -3,6 +3,17 @@ distilled training step, measured in one run on the same batches.
 
     python tools/benchmark.py configs/reviewkd_frcnn.py [more configs] [--iters 20]
         [--random-teacher] [--device cuda] [--clock cpu] [--out costs.json] [--cfg-options k=v]
+        [--methods pkd cwd pkd+rpn_roi_kd ...] [--synthetic 1333 800 [--batch-size 2]]
+        [--profile 15]
+
+``--methods`` measures each method (the recipe search's terms: ``pkd``, ``cwd``, ``mgd``,
+``fgd``, ``reviewkd``, ``rpn_roi_kd``, ``roi_crosskd``, ``ld``, ``crosskd``, ``logit_kd``;
+joined by ``+`` for a combination) on each config's pair in place of the config's distillers;
+one that does not build on the pair is left out with the reason. ``--synthetic W H`` feeds
+random images of that size with random boxes (masks for a mask head) instead of the config's
+data, so a COCO-size pair is measured without COCO. ``--profile N`` profiles one distilled step per
+row: the seconds of its parts (student loss, copying its records, the teacher's records, the
+distill losses, backward, optimizer step) and the top N operators.
 
 Prints seconds and peak memory of each phase and
 ``overhead = t(distill step) / (t(student step) + t(teacher forward))`` (1.0 is the floor), the
@@ -14,6 +25,7 @@ that floor is split into "distillers" (connectors and losses, forward and backwa
 trained teacher is needed.
 """
 import argparse
+import copy
 import json
 import os.path as osp
 import tempfile
@@ -26,7 +38,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import mmkd  # noqa: F401  (registers mmkd's modules)
-from mmkd.apis.benchmark import distill_cost
+from mmkd.apis.benchmark import (distill_cost, method_distillers, profile_distill_step,
+                                 synthetic_batches)
 from mmkd.models.teacher import load_model_config
 from mmkd.utils import config_argument, load_run_config
 
@@ -45,17 +58,77 @@ def parse_args():
                              'on a CPU other processes load; use with OMP_NUM_THREADS=1 so '
                              'that waiting threads do not count')
     parser.add_argument('--out', help='also write the figures to this JSON file')
+    parser.add_argument('--methods', nargs='+', metavar='METHOD',
+                        help="methods measured on each config's pair instead of its own "
+                        "distillers: the recipe search's term names, '+' for a combination")
+    parser.add_argument('--synthetic', nargs=2, type=int, metavar=('W', 'H'),
+                        help='random images of W x H pixels with random boxes instead of the '
+                        "config's training data")
+    parser.add_argument('--batch-size', type=int, default=2, help='images a batch (--synthetic)')
+    parser.add_argument('--profile', type=int, metavar='N', default=0,
+                        help='also profile one distilled step per row (torch.profiler): the '
+                        'seconds of its parts and the top N operators')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings (applied to every config)')
     return parser.parse_args()
 
 
 def fresh_teacher_checkpoint(teacher_config, directory: str) -> str:
-    teacher = MODELS.build(load_model_config(teacher_config))
+    """The teacher at its initial weights, saved; pretrained backbone weights (``init_cfg`` of
+    type ``Pretrained``) are not fetched, as speed does not depend on them."""
+    config = load_model_config(teacher_config)
+    drop_pretrained_init(config)
+    teacher = MODELS.build(config)
     teacher.init_weights()
     path = osp.join(directory, 'teacher_init.pth')
     torch.save(dict(state_dict=teacher.state_dict()), path)
     return path
+
+
+def drop_pretrained_init(config) -> None:
+    """Remove every ``init_cfg`` of type ``Pretrained`` from a model config, in place."""
+    if isinstance(config, dict):
+        init = config.get('init_cfg')
+        if isinstance(init, dict) and init.get('type') == 'Pretrained':
+            config['init_cfg'] = None
+        for value in config.values():
+            drop_pretrained_init(value)
+    elif isinstance(config, (list, tuple)):
+        for value in config:
+            drop_pretrained_init(value)
+
+
+def batches_for(cfg, model, args) -> list:
+    """The config's training batches, or with ``--synthetic`` random ones of that size."""
+    if not args.synthetic:
+        return preprocessed_batches(cfg, model, args.batches, args.device)
+    student = cfg.model.student
+    head = student.get('roi_head') or {}
+    bbox_head = head.get('bbox_head') or student.get('bbox_head') or {}
+    if isinstance(bbox_head, (list, tuple)):        # cascade heads: the first stage's classes
+        bbox_head = bbox_head[0]
+    return synthetic_batches(model, args.batches, args.batch_size, tuple(args.synthetic),
+                             num_classes=bbox_head.get('num_classes', 80),
+                             with_mask='mask_head' in head, device=args.device)
+
+
+def variants(cfg, config: str, methods):
+    """``(row name, config, model)`` per method (or for the config as it is), built; the
+    methods that do not build on the pair are left out with the reason printed."""
+    name = osp.basename(config)
+    if not methods:
+        yield name, cfg, MODELS.build(cfg.model)
+        return
+    for method in methods:
+        variant = copy.deepcopy(cfg)
+        variant.model.distillers = method_distillers(method)     # an unknown name raises
+        try:
+            model = MODELS.build(variant.model)
+        except Exception as err:  # noqa: BLE001 (a build error: the method does not apply)
+            reason = str(err).strip('"').splitlines()[0][:200]
+            print(f'{name}: left out {method}: {reason}', flush=True)
+            continue
+        yield f'{name} {method}', variant, model
 
 
 def preprocessed_batches(cfg, model, count: int, device: str) -> list:
@@ -72,6 +145,11 @@ def preprocessed_batches(cfg, model, count: int, device: str) -> list:
 
 def main():
     args = parse_args()
+    for method in args.methods or ():
+        try:
+            method_distillers(method)
+        except ValueError as err:
+            raise SystemExit(f'benchmark.py: error: --methods {err}') from None
     if args.clock == 'cpu' and args.device != 'cpu':
         raise SystemExit('--clock cpu measures CPU seconds: use it with --device cpu')
     clock = time.process_time if args.clock == 'cpu' else time.perf_counter
@@ -83,12 +161,21 @@ def main():
             if args.random_teacher:
                 cfg.model.teacher.checkpoint = fresh_teacher_checkpoint(
                     cfg.model.teacher.config, tmp)
-            model = MODELS.build(cfg.model).to(args.device)
-            batches = preprocessed_batches(cfg, model, args.batches, args.device)
-            rows[osp.basename(config)] = distill_cost(model, cfg.model.student, batches,
-                                                      args.iters, args.warmup, clock=clock)
-            print(f'{osp.basename(config)}: ' + ', '.join(
-                f'{k}={v:.3f}' for k, v in rows[osp.basename(config)].items()), flush=True)
+            for name, variant, model in variants(cfg, config, args.methods):
+                model = model.to(args.device)
+                batches = batches_for(variant, model, args)
+                rows[name] = distill_cost(model, variant.model.student, batches, args.iters,
+                                          args.warmup, clock=clock)
+                print(f'{name}: ' + ', '.join(f'{k}={v:.3f}' for k, v in rows[name].items()),
+                      flush=True)
+                if args.profile:
+                    parts, operators = profile_distill_step(model, variant.model.student,
+                                                            batches[0], top=args.profile)
+                    rows[name].update({f'profile_{k[5:]}_s': v for k, v in parts.items()})
+                    print(f'{name}, one distilled step profiled: ' + ', '.join(
+                        f'{k} {v:.3f} s' for k, v in parts.items()) + '\n' + operators,
+                        flush=True)
+                del model, batches
     print(table(rows, args))
     if args.out:
         with open(args.out, 'w') as f:
@@ -97,8 +184,10 @@ def main():
 
 def table(rows: dict, args) -> str:
     """Markdown table: seconds and overhead, the breakdown of the distilled step, peak MiB."""
-    lines = [f'\n{args.device}, {args.clock} clock, {args.batches} distinct batches cycled, '
-             f'median of {args.iters} rounds:',
+    data = (f'random {args.synthetic[0]}x{args.synthetic[1]} images, batch {args.batch_size}'
+            if args.synthetic else 'the config\'s data')
+    lines = [f'\n{args.device}, {args.clock} clock, {data}, {args.batches} distinct batches '
+             f'cycled, median of {args.iters} rounds:',
              '| config | student step s | teacher fwd s (heads) | distill step s | overhead | '
              'distillers s | rest s | student MB | teacher MB | distill MB | memory overhead |',
              '|---|---|---|---|---|---|---|---|---|---|---|']

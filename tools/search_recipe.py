@@ -4,13 +4,16 @@
         [--work-dir DIR] [--trial-epochs 4] [--budget 12] [--confirm 2] [--seeds 0 1]
         [--terms pkd cwd rpn_roi_kd ...] [--over-iters 50] [--metric coco/bbox_mAP]
         [--storage URL] [--study-name NAME] [--pruner hyperband|halving|none]
-        [--heartbeat 60] [--report-only] [--cfg-options k=v ...]
+        [--heartbeat 60] [--start-with 'pkd x26 + rpn_roi_kd x2.7' ...] [--report-only]
+        [--cfg-options k=v ...]
 
 Each trial trains the student with a recipe (a feature term, an output term, each weighted as
 a ratio to the detection loss) for ``--trial-epochs`` and scores it on the validation split;
-trial 0 is the student alone. The best ``--confirm`` recipes and the student are trained again
-with the other ``--seeds`` before a winner is named (each of its seeds above each of the
-student's), or the report says nothing helped. ``WORK_DIR`` (default
+trial 0 is the student alone, then the ``--start-with`` recipes (ones already trusted: the
+search then compares with them on its own terms), then those Optuna's sampler draws. The best
+``--confirm`` recipes and the student are trained again with the other ``--seeds`` before a
+winner is named (each of its seeds above each of the student's, its mean gain larger than the
+seed spread), or the report says nothing clearly helped. ``WORK_DIR`` (default
 ``work_dirs/search_<student config>``) gets ``search.md``, ``search.json``,
 ``search_history.png``, ``search_importances.png``, every trial's run in ``trial_<n>/`` and
 the winner as ``best_recipe.py``, a distillation config for the full schedule::
@@ -53,6 +56,10 @@ def parse_args():
                         help="seconds between a trial's heartbeats; a trial silent for twice "
                         'that is taken as dead and retried')
     parser.add_argument('--sampler-seed', type=int)
+    parser.add_argument('--start-with', nargs='+', default=[], metavar='RECIPE',
+                        help="recipes to train first, after the student alone, written as the "
+                        "report writes them: 'pkd x26 + rpn_roi_kd x2.7' (a term's name, x, "
+                        'its ratio to the detection loss)')
     parser.add_argument('--report-only', action='store_true',
                         help='write the report of the study as it stands, train nothing')
     parser.add_argument('--cfg-options', nargs='+', default=[],
@@ -69,8 +76,11 @@ def main():
                       seeds=args.seeds, terms=args.terms, over_iters=args.over_iters,
                       metric=args.metric, cfg_options=args.cfg_options, storage=args.storage,
                       study_name=args.study_name, heartbeat=args.heartbeat, pruner=args.pruner,
-                      sampler_seed=args.sampler_seed)
-    study = open_study(spec) if args.report_only else run_search(spec)
+                      sampler_seed=args.sampler_seed, start_with=args.start_with)
+    try:
+        study = open_study(spec) if args.report_only else run_search(spec)
+    except ValueError as err:           # a setting that cannot work: say which, no traceback
+        raise SystemExit(f'search_recipe.py: error: {err}') from None
     outcome = write_report(study, spec)
     print(f'[search] {outcome.verdict}')
     print(f"[search] report: {osp.join(spec.work_dir, 'search.md')}")

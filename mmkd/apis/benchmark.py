@@ -5,11 +5,12 @@ import ctypes.util
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmdet.registry import MODELS as MMDET_MODELS
 from torch import nn
+from torch.profiler import ProfilerActivity, profile, record_function
 
 from mmkd.models.teacher import load_model_config
 from mmkd.utils.records import detached_leaves
@@ -70,8 +71,10 @@ def student_alone(distill_model: nn.Module, student_cfg) -> nn.Module:
 
 def _update(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
     optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
+    with record_function('mmkd:backward'):
+        loss.backward()
+    with record_function('mmkd:optimizer_step'):
+        optimizer.step()
 
 
 class DistillPhases:
@@ -182,3 +185,68 @@ def distill_cost(distill_model: nn.Module, student_cfg, batches: List[tuple], it
     result['memory_overhead'] = (costs['distill_step'].peak_bytes / peak_floor if peak_floor
                                  else float('nan'))
     return result
+
+
+def synthetic_batches(model: nn.Module, count: int, batch_size: int, size: Tuple[int, int],
+                      num_classes: int, with_mask: bool = False, device: str = 'cpu') -> list:
+    """``count`` batches of random images of ``size`` (width, height; pixels, as after the
+    resize of a training pipeline) with 1-9 random boxes each (mmdet's ``demo_mm_inputs``;
+    masks too with ``with_mask``), through ``model``'s data preprocessor: the cost of a step at
+    a given size without the data set. Returns ``[(inputs (B, 3, H', W'), data_samples)]``,
+    ``H', W'`` padded as the preprocessor pads."""
+    from mmdet.testing import demo_mm_inputs
+    width, height = size
+    # one call for all images: demo_mm_inputs seeds its generator on every call
+    images = demo_mm_inputs(count * batch_size, (3, height, width), num_classes=num_classes,
+                            with_mask=with_mask)
+    batches = []
+    for start in range(0, count * batch_size, batch_size):
+        data = model.data_preprocessor({key: value[start:start + batch_size]
+                                        for key, value in images.items()}, True)
+        batches.append((data['inputs'].to(device), data['data_samples']))
+    return batches
+
+
+def method_distillers(methods: str, terms: Optional[Sequence] = None) -> List[dict]:
+    """The distiller configs of ``methods``: names of the recipe search's terms
+    (:data:`mmkd.apis.search.TERMS`) joined by ``+`` (``'pkd+rpn_roi_kd'``), each distiller at
+    weight 1 (a weight does not change what a step computes)."""
+    from .search.space import TERMS
+    known = {term.name: term for term in (terms or TERMS)}
+    configs = []
+    for name in methods.split('+'):
+        if name not in known:
+            raise ValueError(f'{methods!r}: {name!r} is not one of {sorted(known)}')
+        configs += [dict(cfg, loss_weight=1.0) for cfg in known[name].distillers]
+    return configs
+
+
+PROFILE_RANGES = ('mmkd:student_loss', 'mmkd:student_records', 'mmkd:teacher_records',
+                  'mmkd:distill_losses', 'mmkd:backward', 'mmkd:optimizer_step')
+
+
+def profile_distill_step(distill_model: nn.Module, student_cfg, batch: tuple, top: int = 15,
+                         lr: float = 1e-4) -> Tuple[Dict[str, float], str]:
+    """One distilled training step (losses, backward, SGD step) under ``torch.profiler``, after
+    one unprofiled step.
+
+    Returns the seconds of each part of the step (:data:`PROFILE_RANGES`: the ranges
+    ``DistillDetector.distill_step`` and the update mark; CPU time, children included) and a
+    table of the ``top`` operators by self time (CPU, or CUDA on a GPU)."""
+    device = next(distill_model.parameters()).device
+    distill_model.train()
+    phases = DistillPhases(distill_model, student_alone(distill_model, student_cfg), lr)
+    phases.distill_step(*batch)
+    activities = [ProfilerActivity.CPU]
+    if device.type == 'cuda':
+        activities.append(ProfilerActivity.CUDA)
+    with profile(activities=activities) as trace:
+        phases.distill_step(*batch)
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+    averages = trace.key_averages()
+    ranges = {event.key: event.cpu_time_total / 1e6 for event in averages
+              if event.key in PROFILE_RANGES}
+    sort = 'self_cuda_time_total' if device.type == 'cuda' else 'self_cpu_time_total'
+    return ({name: ranges.get(name, 0.0) for name in PROFILE_RANGES},
+            averages.table(sort_by=sort, row_limit=top))

@@ -10,9 +10,9 @@ scored by the student's validation metric; the student alone on the same schedul
 Per-epoch scores feed Optuna's pruner, which stops poor trials early.
 
 When the search's share of the budget is spent, the best recipes and the student alone are
-trained again with further seeds, and a recipe is named the winner only if each of its seeds
-beats each of the student's (outside the seed spread); otherwise the search says that nothing
-helped. The study lives in Optuna's storage (an SQLite file in the work dir by default): the
+trained again with further seeds, and a recipe is named the winner only if it beats the student
+outside the seed spread (each of its seeds above each of the student's, its mean gain larger
+than the spread of either); otherwise the search says that nothing clearly helped. The study lives in Optuna's storage (an SQLite file in the work dir by default): the
 same command resumes a killed search (finished trials are kept; a trial whose process died is
 failed by its missing heartbeat and retried), and several processes given one ``--storage``
 share the trials.

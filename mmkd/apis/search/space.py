@@ -1,5 +1,6 @@
 """The search space: the terms a recipe is made of, those that build on a pair, a trial's recipe."""
 import logging
+import re
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
@@ -100,6 +101,32 @@ class Recipe:
         feature, output = params.get('feature', NONE), params.get('output', NONE)
         return cls(feature, _round(params['feature_ratio']) if feature != NONE else 0.0,
                    output, _round(params['output_ratio']) if output != NONE else 0.0)
+
+    @classmethod
+    def from_label(cls, label: str, terms: Sequence[Term]) -> 'Recipe':
+        """From a label as the search's report writes it (``'pkd x26 + rpn_roi_kd x2.7'``):
+        at most one feature and one output term of ``terms``, each ``NAME xRATIO``."""
+        known = {term.name: term for term in terms}
+        parts = {}
+        for part in label.split('+'):
+            match = re.fullmatch(r'\s*(\w+)\s+x\s*([0-9.eE+-]+)\s*', part)
+            if not match:
+                raise ValueError(f'{label!r}: write a recipe as NAME xRATIO [+ NAME xRATIO], '
+                                 "e.g. 'pkd x26 + rpn_roi_kd x2.7'")
+            name, ratio = match[1], float(match[2])
+            if name not in known:
+                raise ValueError(f'{label!r}: {name!r} is not a term of this search (those that '
+                                 f'build on the pair: {sorted(known)})')
+            if not ratio > 0:
+                raise ValueError(f'{label!r}: the ratio of {name} must be > 0')
+            kind = known[name].kind
+            if kind in parts:
+                raise ValueError(f'{label!r}: a recipe has at most one {kind} term')
+            parts[kind] = (name, ratio)
+        feature, feature_ratio = parts.get('feature', (NONE, 1.0))
+        output, output_ratio = parts.get('output', (NONE, 1.0))
+        return cls.from_params(dict(feature=feature, feature_ratio=feature_ratio,
+                                    output=output, output_ratio=output_ratio))
 
     @property
     def params(self) -> dict:

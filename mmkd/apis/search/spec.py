@@ -32,6 +32,9 @@ class SearchSpec:
             trial, failed and retried.
         pruner: ``'hyperband'``, ``'halving'`` or ``'none'``.
         sampler_seed: for the TPE sampler (give it for one process only).
+        start_with: recipes trained first, after the student alone, as labels
+            (``'pkd x26 + rpn_roi_kd x2.7'``): a recipe already trusted, so that the search
+            compares with it on the same terms.
     """
     student_config: str
     teacher_config: str
@@ -50,6 +53,7 @@ class SearchSpec:
     heartbeat: int = 60
     pruner: str = 'hyperband'
     sampler_seed: Optional[int] = None
+    start_with: Sequence[str] = ()
 
     @property
     def reserve(self) -> int:

@@ -13,9 +13,10 @@ from .space import (STUDENT_PARAMS, Recipe, Term, applicable_terms, recipe_of,
 from .spec import SearchSpec
 
 
-def open_study(spec: SearchSpec):
+def open_study(spec: SearchSpec, start_with: Sequence[Recipe] = ()):
     """The study in ``spec.storage`` (created or resumed), with the heartbeat that fails and
-    retries the trials of dead processes."""
+    retries the trials of dead processes. A new study's first trials are the student alone and
+    then the ``start_with`` recipes, with the search's seed."""
     import optuna
     import sqlalchemy
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
@@ -50,6 +51,9 @@ def open_study(spec: SearchSpec):
         return optuna.load_study(**settings)
     # only the process that created the study: trial 0 is the student alone
     study.enqueue_trial(STUDENT_PARAMS, user_attrs=dict(seed=spec.seeds[0], enqueued=True))
+    for recipe in start_with:
+        study.enqueue_trial(recipe.params, user_attrs=dict(seed=spec.seeds[0], enqueued=True,
+                                                           given=True))
     return study
 
 
@@ -202,6 +206,16 @@ class Objective:
         return run.history(spec.metric)[-1][1]
 
 
+def given_recipe(label: str, terms: Sequence[Term], skipped: dict) -> Recipe:
+    """A ``--start-with`` recipe, its terms among those that build on the pair."""
+    try:
+        return Recipe.from_label(label, terms)
+    except ValueError as err:
+        reasons = '; '.join(f'{name} left out: {reason}' for name, reason in skipped.items()
+                            if name in label)
+        raise ValueError(f'--start-with {err}' + (f' ({reasons})' if reasons else '')) from None
+
+
 def run_search(spec: SearchSpec, log=print):
     """Run (or resume, or join) the search; returns the study. Stops when the budget is spent
     and no confirming run is left."""
@@ -211,14 +225,17 @@ def run_search(spec: SearchSpec, log=print):
         log(f'[search] left out {name}: {reason}')
     if not terms:
         raise ValueError('no distillation term builds on this pair: ' + json.dumps(skipped))
-    if spec.budget < spec.reserve + 2:
-        raise ValueError(f'--budget {spec.budget}: the student alone, one searched recipe and '
+    start_with = [given_recipe(label, terms, skipped) for label in spec.start_with]
+    needed = spec.reserve + 1 + max(1, len(start_with))
+    if spec.budget < needed:
+        raise ValueError(f'--budget {spec.budget}: the student alone, '
+                         f'{max(1, len(start_with))} searched or given recipe(s) and '
                          f'{spec.reserve} confirming runs ({spec.confirm} recipes and the '
                          f'student, {len(spec.seeds) - 1} more seeds) need at least '
-                         f'{spec.reserve + 2} trainings')
+                         f'{needed} trainings')
     log(f'[search] terms: {", ".join(term.name for term in terms)}; budget {spec.budget} '
         f'trainings of {spec.trial_epochs} epochs ({spec.reserve} for confirming)')
-    study = open_study(spec)
+    study = open_study(spec, start_with)
     study.set_user_attr('left_out', skipped)         # for the report, --report-only's too
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study.optimize(Objective(spec, terms), catch=(RuntimeError, ))
