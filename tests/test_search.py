@@ -200,6 +200,20 @@ def test_a_gain_smaller_than_the_seed_spread_does_not_win(tmp_path, teacher_chec
     assert write_report(synthetic_study(wide), spec).winner is None
 
 
+def test_a_report_written_while_another_process_trains_says_it_is_not_final(tmp_path,
+                                                                           teacher_checkpoint):
+    spec = SearchSpec(STUDENT_CONFIG, TEACHER_CONFIG, teacher_checkpoint, str(tmp_path))
+    study = synthetic_study({Recipe(): {0: 0.12, 1: 0.13}, Recipe('pkd', 30.0): {0: 0.21}})
+    recipe = Recipe('pkd', 30.0)
+    study.add_trial(optuna.trial.create_trial(
+        state=optuna.trial.TrialState.RUNNING, params=recipe.params,
+        distributions=study.trials[0].distributions,
+        user_attrs=dict(params=recipe.params, seed=1, recipe=recipe.label, confirms=1)))
+    verdict = write_report(study, spec).verdict
+    assert verdict.startswith('no recipe has been run with every seed yet (1 trial(s) still '
+                              'running in another process'), verdict
+
+
 def test_a_given_recipe_trains_first_after_the_student(tmp_path, tiny_data, teacher_checkpoint):
     work = tmp_path / 'given'
     out = run_tool(*search_command(work, teacher_checkpoint, tiny_data, '--terms', 'pkd',

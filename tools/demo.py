@@ -194,6 +194,8 @@ TASKS = {
                                      'student + PKD + output KD (weight 4)'),
                      searched=('searched_frcnn_mv2_bccd.py',
                                'student + searched recipe (RoI CrossKD)'),
+                     searched_e4=('searched_e4_frcnn_mv2_bccd.py',
+                                  'student + searched recipe, 4-epoch trials (PKD + output KD)'),
                      pkd_roi_crosskd=('pkd_roi_crosskd_frcnn_mv2_bccd.py',
                                       'student + PKD + RPN KD + RoI CrossKD')),
         default_methods=['pkd_outputs_w2'], teacher_epochs=16, voc='bccd'),

@@ -72,6 +72,10 @@ def summarise(study, spec: SearchSpec) -> Outcome:
                    'or search again with longer trials')
     else:
         verdict = 'no recipe has been run with every seed yet'
+    running = sum(row['state'] == 'running' for row in rows)
+    if running and not winner:
+        verdict += (f' ({running} trial(s) still running in another process: its end writes '
+                    'the final report, as does --report-only)')
     return Outcome(rows, recipes, student, winner, verdict)
 
 
