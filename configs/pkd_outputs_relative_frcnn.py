@@ -1,5 +1,5 @@
 # The BCCD default with relative weights (PKD 30x, RPN KD 0.92x, RoI-head KD 1.19x the
-# detection loss, fixed over the first 50 iterations) on the shapes pair.
+# detection loss, fixed over the first 50 iterations; PKD on P2-P6) on the shapes pair.
 _base_ = ['./_base_/distill/frcnn_r18w32_to_r18w8_shapes.py',
           './_base_/distill/pkd_outputs_relative.py']
 

@@ -149,3 +149,15 @@ def test_a_profiled_step_names_its_parts(teacher_checkpoint):
         assert parts[name] > 0, parts
     assert parts['mmkd:student_loss'] > parts['mmkd:distill_losses']
     assert 'Self CPU' in operators and operators.count('\n') < 20        # the top 5 only
+
+
+def test_a_row_whose_loss_is_not_finite_is_left_out_with_the_reason():
+    """Random teacher weights can overflow a loss at full size (MGD on the COCO pair did): the
+    row is left out, named, and the tool still ends with its table."""
+    out = run_tool('tools/benchmark.py', REVIEWKD_CONFIG, '--synthetic', '96', '64',
+                   '--batch-size', '1', '--iters', '1', '--warmup', '0', '--batches', '1',
+                   '--random-teacher', '--clock', 'cpu',
+                   '--cfg-options', 'model.distillers.0.loss_weight=1e39')   # float32: inf
+    assert re.search(r'reviewkd_frcnn.py: left out: non-finite loss .*loss_review', out), \
+        out[-3000:]
+    assert '| config | student step s |' in out and '| reviewkd_frcnn.py |' not in out

@@ -14,8 +14,9 @@ import optuna
 import pytest
 
 from conftest import ROOT, STUDENT_CONFIG, TEACHER_CONFIG, run_tool
-from mmkd.apis.search import (Recipe, SearchSpec, applicable_terms, run_search,
-                              shortened_schedule, write_report)
+from mmkd.apis.search import (Recipe, SearchSpec, applicable_terms, shortened_schedule,
+                              write_report)
+from mmkd.apis.search.study import given_recipe
 from mmkd.datasets.shapes import write_split
 
 
@@ -116,9 +117,17 @@ def test_two_processes_on_one_study_split_the_trials(tmp_path, tiny_data, teache
     assert len(processes) == 2, processes
 
 
-def test_the_search_space_is_what_builds_on_the_pair(teacher_checkpoint, tmp_path):
+@pytest.fixture(scope='module')
+def shapes_terms(teacher_checkpoint, tmp_path_factory):
+    spec = SearchSpec(STUDENT_CONFIG, TEACHER_CONFIG, teacher_checkpoint,
+                      str(tmp_path_factory.mktemp('terms')))
+    return applicable_terms(spec)
+
+
+def test_the_search_space_is_what_builds_on_the_pair(teacher_checkpoint, tmp_path,
+                                                     shapes_terms):
     spec = SearchSpec(STUDENT_CONFIG, TEACHER_CONFIG, teacher_checkpoint, str(tmp_path))
-    terms, skipped = applicable_terms(spec)
+    terms, skipped = shapes_terms
     assert [t.name for t in terms] == ['pkd', 'cwd', 'mgd', 'fgd', 'reviewkd', 'rpn_roi_kd',
                                        'roi_crosskd']
     assert sorted(skipped) == ['crosskd', 'ld', 'logit_kd']
@@ -234,15 +243,14 @@ def test_a_given_recipe_trains_first_after_the_student(tmp_path, tiny_data, teac
     ('pkd x26 + cwd x1', 'at most one feature term'),
     ('ld x1', "'ld' is not a term of this search"),
     ('pkd x0', 'must be > 0')])
-def test_a_given_recipe_that_cannot_be_read_names_the_option(label, message, tmp_path,
-                                                             teacher_checkpoint):
-    spec = SearchSpec(STUDENT_CONFIG, TEACHER_CONFIG, teacher_checkpoint, str(tmp_path),
-                      start_with=[label])
-    with pytest.raises(ValueError, match=f'--start-with .*{message}'):
-        run_search(spec)
+def test_a_given_recipe_that_cannot_be_read_names_the_option(label, message, shapes_terms):
+    terms, skipped = shapes_terms
+    with pytest.raises(ValueError, match=f'--start-with .*{message}') as error:
+        given_recipe(label, terms, skipped)
     if label == 'ld x1':        # left out on this pair: the reason is given
-        with pytest.raises(ValueError, match="ld left out: .*bbox_head"):
-            run_search(spec)
+        assert 'ld left out: ' in str(error.value) and 'bbox_head' in str(error.value)
+    assert given_recipe('rpn_roi_kd x2.1 + pkd x30', terms, skipped) == \
+        Recipe('pkd', 30.0, 'rpn_roi_kd', 2.1)
 
 
 RELATIVE = {'searched_frcnn_shapes.py': [27.3, 0.882], 'searched_frcnn_mv2_bccd.py': [0.474],

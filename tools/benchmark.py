@@ -164,8 +164,12 @@ def main():
             for name, variant, model in variants(cfg, config, args.methods):
                 model = model.to(args.device)
                 batches = batches_for(variant, model, args)
-                rows[name] = distill_cost(model, variant.model.student, batches, args.iters,
-                                          args.warmup, clock=clock)
+                try:
+                    rows[name] = distill_cost(model, variant.model.student, batches,
+                                              args.iters, args.warmup, clock=clock)
+                except FloatingPointError as err:     # the model's non-finite loss guard
+                    print(f'{name}: left out: {str(err).splitlines()[0][:200]}', flush=True)
+                    continue
                 print(f'{name}: ' + ', '.join(f'{k}={v:.3f}' for k, v in rows[name].items()),
                       flush=True)
                 if args.profile:

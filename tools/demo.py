@@ -9,7 +9,8 @@
 ``shapes`` (default): Faster R-CNN on the shapes set, methods ``pkd`` (default: its gain held on
 both report sets with the smallest seed spread), ``reviewkd``, ``hint``, ``cwd``, ``mgd``,
 ``fgd``, the combinations ``pkd_reviewkd``, ``pkd_outputs`` (PKD with the RPN and RoI-head
-output KD; ``pkd_outputs_w2`` with those at weight 2) and ``pkd_roi_crosskd`` (the RoI head's
+output KD; ``pkd_outputs_w2`` with those at weight 2, ``pkd_outputs_rel`` that in relative
+weights) and ``pkd_roi_crosskd`` (the RoI head's
 term by CrossKD's cross-head scheme), the classic ``at``, ``fsp``, ``rkd``, ``sp``, and the
 schemes ``two_teachers`` (PKD from the mean of two teachers: the teacher trained again with
 seed 1 in ``teacher_seed1``), ``each_teacher`` (PKD from each of the two, a loss per teacher),
@@ -30,14 +31,17 @@ comes from https://github.com/Shenggan/BCCD_Dataset, MIT licence), methods ``pkd
 ``reviewkd``, ``hint``, ``cwd``, ``cwd_w1`` (CWD at weight 1), ``mgd``, ``fgd``,
 ``pkd_reviewkd``, ``pkd_outputs``, ``pkd_cwd_outputs`` (with CWD at weight 1 as well),
 ``pkd_outputs_w2`` (the default: 83% of the gap on val, 86% on test) and ``pkd_outputs_w4``
-(the output terms at weight 2 and 4), ``pkd_roi_crosskd`` (CrossKD's cross-head scheme on the
-RoI head in place of its output terms); the teacher trains 16 epochs by default.
+(the output terms at weight 2 and 4), ``pkd_outputs_rel`` (the default in weights relative to
+the detection loss), ``pkd_roi_crosskd`` (CrossKD's cross-head scheme on the RoI head in place
+of its output terms), ``searched`` and ``searched_e4`` (the recipe searches' winners, 3- and
+4-epoch trials); the teacher trains 16 epochs by default.
 ``bccd_gfl``: GFL on the same MobileNetV2 teacher and student sizes on BCCD, methods ``crosskd``
 (default), ``crosskd_pkd`` (CrossKD with PKD on the FPN) and ``ld``; the teacher trains 16
 epochs.
 ``cards``: the BCCD models on a playing-card set (6 ranks; ``cards/`` in the data root, made by
-``mmkd.datasets.labelimg_folders`` from EdjeElectronics' Pinochle-deck photos, Apache-2.0), method
-``pkd_outputs_w2`` (the BCCD default); the teacher trains 16 epochs.
+``mmkd.datasets.labelimg_folders`` from EdjeElectronics' Pinochle-deck photos, Apache-2.0),
+methods ``pkd_outputs_w2`` (the BCCD default), ``pkd_outputs_rel`` (it in relative weights) and
+``searched`` (the search's winner); the teacher trains 16 epochs.
 
 Each stage runs ``tools/train.py`` as a user would (its log lines, with ETA, stream through);
 the demo set is generated on first use. One teacher (seed 0) serves every student run (and a

@@ -4,6 +4,7 @@
 # The ratios are the BCCD default's own over its first 50 iterations on BCCD (seed 0, 2026-12-06:
 # PKD 30x, RPN KD 0.92x, RoI-head KD 1.19x the detection loss), so on BCCD the weights come out
 # near 6, 2 and 2; on another set they follow that set's detection loss.
+# PKD levels: P2-P6 (strides 4-64), as the BCCD default (MMRazor's config distils P2-P5).
 _base_ = ['./hint_kd_chen2017.py']
 
 pkd_outputs_relative = [

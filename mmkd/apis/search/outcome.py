@@ -26,7 +26,7 @@ class Outcome:
 def summarise(study, spec: SearchSpec) -> Outcome:
     """Every trial as a row, each recipe's scores by seed, and the winner: the recipe of the
     best mean among those that beat the student alone outside the seed spread; none if no
-    recipe does (:func:`beats_outside_spread`)."""
+    recipe does (``beats_outside_spread``)."""
     from optuna.trial import TrialState
     rows = []
     for t in study.get_trials(deepcopy=False):
