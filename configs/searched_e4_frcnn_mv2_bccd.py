@@ -4,11 +4,6 @@
 # Chen et al.'s RPN and RoI-head output terms at 1.05x each, weights fixed from the first 50
 # iterations. It is the BCCD default (pkd_outputs_w2_frcnn_mv2_bccd.py) in relative weights, the
 # 2.1x of its output terms split evenly (the default's own split: 0.92x and 1.19x).
-_base_ = ['./_base_/distill/frcnn_mv2_bccd.py', './_base_/distill/hint_kd_chen2017.py']
+_base_ = ['./_base_/distill/frcnn_mv2_bccd.py', './_base_/distill/pkd_outputs_relative.py']
 
-model = dict(distillers=[
-    dict(type='mmkd.PKD', student='neck', teacher='neck', strides=[4, 8, 16, 32, 64],
-         loss_weight=dict(ratio=30.0, over_iters=50)),
-    dict(_base_.rpn_kd, loss_weight=dict(ratio=1.05, over_iters=50)),
-    dict(_base_.roi_head_kd, loss_weight=dict(ratio=1.05, over_iters=50)),
-])
+model = dict(distillers={{_base_.pkd_outputs_relative_even}})

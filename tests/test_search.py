@@ -255,6 +255,8 @@ def test_a_given_recipe_that_cannot_be_read_names_the_option(label, message, sha
 
 RELATIVE = {'searched_frcnn_shapes.py': [27.3, 0.882], 'searched_frcnn_mv2_bccd.py': [0.474],
             'searched_frcnn_mv2_cards.py': [3.13],
+            'searched_e4_frcnn_mv2_bccd.py': [30.0, 1.05, 1.05],
+            'searched_e4_frcnn_mv2_cards.py': [30.0, 1.05, 1.05],
             # the BCCD default's ratios over its first 50 iterations on BCCD
             'pkd_outputs_relative_frcnn.py': [30.0, 0.92, 1.19],
             'pkd_outputs_relative_frcnn_mv2_bccd.py': [30.0, 0.92, 1.19],

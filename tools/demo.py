@@ -40,8 +40,9 @@ of its output terms), ``searched`` and ``searched_e4`` (the recipe searches' win
 epochs.
 ``cards``: the BCCD models on a playing-card set (6 ranks; ``cards/`` in the data root, made by
 ``mmkd.datasets.labelimg_folders`` from EdjeElectronics' Pinochle-deck photos, Apache-2.0),
-methods ``pkd_outputs_w2`` (the BCCD default), ``pkd_outputs_rel`` (it in relative weights) and
-``searched`` (the search's winner); the teacher trains 16 epochs.
+methods ``pkd_outputs_w2`` (the BCCD default), ``pkd_outputs_rel`` (it in relative weights),
+``searched`` and ``searched_e4`` (the searches' winners, the second with the default given
+first); the teacher trains 16 epochs.
 
 Each stage runs ``tools/train.py`` as a user would (its log lines, with ETA, stream through);
 the demo set is generated on first use. One teacher (seed 0) serves every student run (and a
@@ -218,7 +219,10 @@ TASKS = {
                      pkd_outputs_rel=('pkd_outputs_relative_frcnn_mv2_cards.py',
                                       'student + PKD + output KD (relative weights)'),
                      searched=('searched_frcnn_mv2_cards.py',
-                               'student + searched recipe (ReviewKD)')),
+                               'student + searched recipe (ReviewKD)'),
+                     searched_e4=('searched_e4_frcnn_mv2_cards.py',
+                                  'student + searched recipe, the default given first '
+                                  '(PKD + output KD)')),
         default_methods=['pkd_outputs_w2'], teacher_epochs=16, voc='cards'),
 }
 

@@ -13,3 +13,11 @@ pkd_outputs_relative = [
     dict(_base_.rpn_kd, loss_weight=dict(ratio=0.92, over_iters=50)),
     dict(_base_.roi_head_kd, loss_weight=dict(ratio=1.19, over_iters=50)),
 ]
+
+# The same with the output terms' 2.1x split evenly (1.05x each), as the recipe search writes it
+# (the winner of its BCCD and cards searches with this recipe given first).
+pkd_outputs_relative_even = [
+    pkd_outputs_relative[0],
+    dict(_base_.rpn_kd, loss_weight=dict(ratio=1.05, over_iters=50)),
+    dict(_base_.roi_head_kd, loss_weight=dict(ratio=1.05, over_iters=50)),
+]
