@@ -5,7 +5,7 @@ import ctypes.util
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Tuple
 
 import torch
 from mmdet.registry import MODELS as MMDET_MODELS
@@ -207,12 +207,12 @@ def synthetic_batches(model: nn.Module, count: int, batch_size: int, size: Tuple
     return batches
 
 
-def method_distillers(methods: str, terms: Optional[Sequence] = None) -> List[dict]:
+def method_distillers(methods: str) -> List[dict]:
     """The distiller configs of ``methods``: names of the recipe search's terms
     (:data:`mmkd.apis.search.TERMS`) joined by ``+`` (``'pkd+rpn_roi_kd'``), each distiller at
     weight 1 (a weight does not change what a step computes)."""
     from .search.space import TERMS
-    known = {term.name: term for term in (terms or TERMS)}
+    known = {term.name: term for term in TERMS}
     configs = []
     for name in methods.split('+'):
         if name not in known:

@@ -12,10 +12,10 @@ Per-epoch scores feed Optuna's pruner, which stops poor trials early.
 When the search's share of the budget is spent, the best recipes and the student alone are
 trained again with further seeds, and a recipe is named the winner only if it beats the student
 outside the seed spread (each of its seeds above each of the student's, its mean gain larger
-than the spread of either); otherwise the search says that nothing clearly helped. The study lives in Optuna's storage (an SQLite file in the work dir by default): the
-same command resumes a killed search (finished trials are kept; a trial whose process died is
-failed by its missing heartbeat and retried), and several processes given one ``--storage``
-share the trials.
+than the spread of either); otherwise the search says that nothing clearly helped. The study
+lives in Optuna's storage (an SQLite file in the work dir by default): the same command resumes
+a killed search (finished trials are kept; a trial whose process died is failed by its missing
+heartbeat and retried), and several processes given one ``--storage`` share the trials.
 """
 from .outcome import Outcome, summarise, write_report
 from .runs import TrialRun, load_config, recipe_config, shortened_schedule
