@@ -2,6 +2,7 @@
 import json
 import os
 import os.path as osp
+import re
 import socket
 import time
 import warnings
@@ -211,8 +212,9 @@ def given_recipe(label: str, terms: Sequence[Term], skipped: dict) -> Recipe:
     try:
         return Recipe.from_label(label, terms)
     except ValueError as err:
+        named = set(re.findall(r'\w+', label))      # 'crosskd' is not in 'roi_crosskd x1'
         reasons = '; '.join(f'{name} left out: {reason}' for name, reason in skipped.items()
-                            if name in label)
+                            if name in named)
         raise ValueError(f'--start-with {err}' + (f' ({reasons})' if reasons else '')) from None
 
 
