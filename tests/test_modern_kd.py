@@ -134,8 +134,8 @@ def test_shapes_configs_train_a_step(config, strides, teacher_checkpoint):
 def test_every_pkd_config_names_the_levels_it_distils():
     """PKD's default (every shared stride) is not MMRazor's four Faster R-CNN levels, so each
     shipped PKD config writes its strides out and its comment names the levels: P2-P5
-    (MMRazor's) or P2-P6 (P6 added), never silently. (Read as text: no config inherits its PKD
-    entry from a base.)"""
+    (MMRazor's) or P2-P6 (P6 added), never silently; a DETR neck's four levels are strides 8-64.
+    (Read as text: no config inherits its PKD entry from a base.)"""
     import glob
     import re
     found = 0
@@ -147,8 +147,9 @@ def test_every_pkd_config_names_the_levels_it_distils():
             strides = re.search(r'strides=\[([0-9, ]+)\]', entry)
             assert strides, f'{path}: {entry}'
             strides = [int(s) for s in strides.group(1).split(',')]
-            assert strides in ([4, 8, 16, 32], [4, 8, 16, 32, 64]), path
-            levels = 'P2-P5' if strides == [4, 8, 16, 32] else 'P2-P6'
+            levels = {(4, 8, 16, 32): 'P2-P5', (4, 8, 16, 32, 64): 'P2-P6',
+                      (8, 16, 32, 64): 'strides 8-64'}.get(tuple(strides))
+            assert levels, f'{path}: strides {strides}'
             assert levels in text, f'{path}: strides {strides}, comment lacks {levels}'
             found += 1
     assert found >= 18

@@ -6,9 +6,10 @@ teacher URL, ImageNet initialisation and COCO evaluator. Only three things chang
 here from the generated shapes and faces), the image scale is 128 px, and the schedule is one
 epoch (2 iterations). Nothing is downloaded: the model-zoo teacher and the ImageNet backbones are
 random weights written into torch's hub cache (``TORCH_HOME``) under the file names of their URLs,
-where a real run would have downloaded them. Two kinds of recipe are only checked statically,
+where a real run would have downloaded them. Three kinds of recipe are only checked statically,
 each against the recipe that is run (see STATIC_ONLY): the multi-scale ``*_ms-1x_coco.py``
-variants, and the plain ReviewKD Mask R-CNN recipe, which the ReviewKD + MaskHeadKD one contains.
+variants, the plain ReviewKD Mask R-CNN recipe, which the ReviewKD + MaskHeadKD one contains, and
+the Hungarian-matched KD recipe, the Deformable DETR KD-DETR one with another distiller.
 
 The static checks compare each recipe with settings written here from the papers, the authors'
 configs (dvlab-research/ReviewKD, ``Detection/configs``) and mmdet's model-zoo metafiles, never
@@ -52,6 +53,8 @@ DISTILL_RECIPES = [r for r in RECIPES if recipe_config(r).model.type == 'mmkd.Di
 MMDET_CONFIGS = osp.join(osp.dirname(__import__('mmdet').__file__), '.mim', 'configs')
 README = osp.join(CONFIGS, 'coco', 'README.md')
 SCALE = 128
+# DINO selects its 900 queries among the encoder's tokens: at 256 px its four levels have 1360
+SMOKE_SCALES = {'kd-detr_dino-4scale_r50-r18_8xb2-12e_coco.py': 256}
 
 # Multi-scale variants: each is the named 1x recipe trained at the authors' scales
 MS_VARIANTS = {
@@ -61,8 +64,10 @@ MS_VARIANTS = {
 # the plain ReviewKD Mask R-CNN recipe is the ReviewKD + MaskHeadKD one less MaskHeadKD
 MASK_PLAIN, MASK_PLUS = ('reviewkd_mask-rcnn_r101-r50_fpn_1x_coco.py',
                          'reviewkd-maskkd_mask-rcnn_r101-r50_fpn_1x_coco.py')
-# checked statically against a recipe that the smoke test runs
-STATIC_ONLY = set(MS_VARIANTS) | {MASK_PLAIN}
+# checked statically against a recipe that the smoke test runs (the Hungarian-matched KD recipe:
+# see HUNGARIAN_PLAIN below)
+STATIC_ONLY = set(MS_VARIANTS) | {MASK_PLAIN,
+                                  'hungarian-kd_deformable-detr_r50-r18_16xb2-50e_coco.py'}
 SMOKE_RECIPES = [r for r in RECIPES if osp.basename(r) not in STATIC_ONLY]
 
 # The papers' settings, written out here rather than read from the configs under test.
@@ -92,6 +97,21 @@ PAPER_DISTILLERS = {
         ('mmkd.ClsMapKD', dict(mode='seed', alpha=50.0, scale=16.2, beta=6.4))],
 }
 PAPER_DISTILLERS.update({ms: PAPER_DISTILLERS[one_x] for ms, one_x in MS_VARIANTS.items()})
+# KD-DETR (Wang et al., CVPR 2024; the authors' code Myleswork/KD-DETR, KDCriterion): T 10, class,
+# L1 and GIoU weights 1, 5, 2; 300 general points (the paper's choice)
+KD_DETR = ('mmkd.KDDETR', dict(num_general=300, temperature=10.0, cls_weight=1.0, l1_weight=5.0,
+                               giou_weight=2.0))
+# the Hungarian-matched KD recipe is the Deformable DETR KD-DETR recipe with DETRDistill's
+# matching term (BIVLab-USTC/DETRDistill: layer by layer, weights 1, 5, 2) in place of KD-DETR
+HUNGARIAN_PLAIN, HUNGARIAN_KD_DETR = ('hungarian-kd_deformable-detr_r50-r18_16xb2-50e_coco.py',
+                                      'kd-detr_deformable-detr_r50-r18_16xb2-50e_coco.py')
+PAPER_DISTILLERS.update({
+    'kd-detr_dab-detr_r50-r18_8xb2-50e_coco.py': [KD_DETR],
+    HUNGARIAN_KD_DETR: [KD_DETR],
+    'kd-detr_dino-4scale_r50-r18_8xb2-12e_coco.py': [KD_DETR],
+    HUNGARIAN_PLAIN: [('mmkd.HungarianKD', dict(layer_by_layer=True, cls_weight=1.0,
+                                                l1_weight=5.0, giou_weight=2.0))],
+})
 
 # Teachers: mmdet's closest model-zoo entry to the paper's teacher (a Detectron2 3x model)
 FRCNN_R101_3X = 'mmdet::faster_rcnn/faster-rcnn_r101_fpn_ms-3x_coco.py'
@@ -138,12 +158,36 @@ PAPER_MODELS = {
                                                                (FACE_TEACHER, FACE_MV2)),
 }
 PAPER_MODELS.update({ms: PAPER_MODELS[one_x] for ms, one_x in MS_VARIANTS.items()})
+# KD-DETR's students: the teacher's architecture on an R18 (torchvision weights), its C5 (DAB-DETR)
+# or C3-C5 (Deformable DETR, DINO) into the neck; teachers: mmdet's R50 models
+DAB_R50, DEFORMABLE_R50, DINO_R50 = ('mmdet::dab_detr/dab-detr_r50_8xb2-50e_coco.py',
+                                     'mmdet::deformable_detr/deformable-detr_r50_16xb2-50e_coco.py',
+                                     'mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py')
+R18_C5 = dict(R18, neck=dict(in_channels=[512]))
+R18_C3_C5 = dict(R18, neck=dict(in_channels=[128, 256, 512]))
+PAPER_MODELS.update({
+    'kd-detr_dab-detr_r50-r18_8xb2-50e_coco.py': (DAB_R50, (DAB_R50, R18_C5)),
+    HUNGARIAN_KD_DETR: (DEFORMABLE_R50, (DEFORMABLE_R50, R18_C3_C5)),
+    'kd-detr_dino-4scale_r50-r18_8xb2-12e_coco.py': (DINO_R50, (DINO_R50, R18_C3_C5)),
+    HUNGARIAN_PLAIN: (DEFORMABLE_R50, (DEFORMABLE_R50, R18_C3_C5)),
+})
 
 # Schedules. ReviewKD's detection configs: 180k iterations at 8 images per step, the rate /10 at
 # 120k and 160k, i.e. Detectron2's 1x (90k at 16 images, steps 60k, 80k), which is mmdet's 1x in
 # epochs: 12, steps after 8 and 11. The WIDER FACE recipes use mmdet's 2x (24 epochs, 16, 22).
 SCHEDULE_1X = dict(max_epochs=12, milestones=[8, 11])
 SCHEDULE_2X = dict(max_epochs=24, milestones=[16, 22])
+# The DETR recipes keep their student's mmdet schedule: DAB-DETR and Deformable DETR 50 epochs,
+# the rate /10 after 40; DINO 12 epochs, after 11. AdamW at mmdet's rate, for mmdet's images per
+# step (Deformable DETR: 16 GPUs x 2).
+DETR_SCHEDULES = {
+    'kd-detr_dab-detr_r50-r18_8xb2-50e_coco.py': dict(max_epochs=50, milestones=[40], lr=1e-4,
+                                                      base_batch_size=16),
+    HUNGARIAN_KD_DETR: dict(max_epochs=50, milestones=[40], lr=2e-4, base_batch_size=32),
+    HUNGARIAN_PLAIN: dict(max_epochs=50, milestones=[40], lr=2e-4, base_batch_size=32),
+    'kd-detr_dino-4scale_r50-r18_8xb2-12e_coco.py': dict(max_epochs=12, milestones=[11], lr=1e-4,
+                                                         base_batch_size=16),
+}
 # mmdet's schedules: the rate is set for 16 images per step; scaling is the user's choice
 # (tools/train.py --auto-scale-lr), never on by default
 AUTO_SCALE_LR = dict(enable=False, base_batch_size=16)
@@ -153,7 +197,9 @@ AUTHORS_TRAIN_SCALES = [(1333, short) for short in (640, 672, 704, 736, 768, 800
 # what the smoke run must log for each distiller
 DISTILL_LOSSES = {'mmkd.ReviewKD': 'loss_reviewkd', 'mmkd.MaskHeadKD': 'loss_mask_kd',
                   'mmkd.FeatureHint': 'loss_hint', 'mmkd.RPNKD': 'loss_rpn_kd_cls',
-                  'mmkd.RoIHeadKD': 'loss_rcnn_kd_cls', 'mmkd.ClsMapKD': 'loss_cls_map_kd'}
+                  'mmkd.RoIHeadKD': 'loss_rcnn_kd_cls', 'mmkd.ClsMapKD': 'loss_cls_map_kd',
+                  'mmkd.KDDETR': 'loss_kddetr_general_cls',
+                  'mmkd.HungarianKD': 'loss_hungarian_kd_cls'}
 
 
 def recipe_id(path):
@@ -219,9 +265,13 @@ def test_recipe_teachers_are_mmdet_model_zoo_entries_and_weights_are_the_papers(
         assert zoo[teacher.checkpoint] == teacher.config
     else:
         assert 'widerface' in recipe, 'COCO recipes take their teacher from the model zoo'
-    # the student's own 1x / 2x schedule at 16 images per step (8 GPUs x 2); mmdet trains
-    # RetinaNet at lr 0.01, two-stage detectors at 0.02
+    # the student's own schedule at 2 images per GPU; mmdet trains RetinaNet at lr 0.01,
+    # two-stage detectors at 0.02, its DETRs at their AdamW rates
     assert cfg.train_dataloader.batch_size == 2
+    if name in DETR_SCHEDULES:
+        assert cfg.train_cfg.max_epochs == DETR_SCHEDULES[name]['max_epochs']
+        assert cfg.optim_wrapper.optimizer.lr == DETR_SCHEDULES[name]['lr']
+        return
     assert cfg.train_cfg.max_epochs == (24 if 'widerface' in recipe else 12)
     assert cfg.optim_wrapper.optimizer.lr == (0.01 if 'retinanet' in name else 0.02)
 
@@ -269,13 +319,15 @@ def test_recipe_student_is_the_mmdet_config_it_names_but_for_the_stated_backbone
 @pytest.mark.parametrize('recipe', RECIPES, ids=recipe_id)
 def test_recipe_schedule_is_the_papers_and_lr_scaling_is_off_by_default(recipe):
     cfg = recipe_config(recipe)
-    schedule = SCHEDULE_2X if 'widerface' in recipe else SCHEDULE_1X
+    schedule = DETR_SCHEDULES.get(osp.basename(recipe),
+                                  SCHEDULE_2X if 'widerface' in recipe else SCHEDULE_1X)
     assert cfg.train_cfg.max_epochs == schedule['max_epochs']
     steps = [s for s in cfg.param_scheduler if s.type == 'MultiStepLR']
     assert len(steps) == 1 and steps[0].get('by_epoch', True)
     assert list(steps[0].milestones) == schedule['milestones'] and steps[0].gamma == 0.1
     assert steps[0].end >= schedule['max_epochs']
-    assert plain(cfg.auto_scale_lr) == AUTO_SCALE_LR
+    assert plain(cfg.auto_scale_lr) == dict(
+        AUTO_SCALE_LR, base_batch_size=schedule.get('base_batch_size', 16))
 
 
 def readme_table():
@@ -374,6 +426,16 @@ def test_ms_recipe_is_its_1x_recipe_trained_at_the_authors_scales(ms_recipe, min
     height, width = sample['inputs'].shape[-2:]
     assert min(height, width) in {short for _, short in AUTHORS_TRAIN_SCALES}
     assert max(height, width) <= 1333
+
+
+def test_hungarian_kd_recipe_is_the_smoke_tested_kd_detr_one_with_another_distiller():
+    """Only the Deformable DETR KD-DETR recipe runs in the smoke test; the Hungarian-matched KD
+    recipe differs from it in the distiller alone."""
+    hungarian = plain(recipe_config(osp.join(CONFIGS, 'coco', HUNGARIAN_PLAIN))._cfg_dict)
+    kd_detr = plain(recipe_config(osp.join(CONFIGS, 'coco', HUNGARIAN_KD_DETR))._cfg_dict)
+    assert [d['type'] for d in hungarian['model'].pop('distillers')] == ['mmkd.HungarianKD']
+    assert [d['type'] for d in kd_detr['model'].pop('distillers')] == ['mmkd.KDDETR']
+    assert hungarian == kd_detr
 
 
 def test_plain_reviewkd_mask_recipe_is_the_smoke_tested_one_less_mask_head_kd():
@@ -490,9 +552,14 @@ def write_wider_mini(root):
 
 
 def save_random_weights(cfg_model, path):
+    """The model at its own initialisation (``init_weights``; a DETR left at PyTorch's default
+    one can answer NaN), its backbone's pretrained weights left out, saved as a checkpoint."""
     from mmdet.registry import MODELS
     init_default_scope('mmdet')
+    cfg_model = copy.deepcopy(cfg_model)
+    cfg_model.backbone.init_cfg = None
     model = MODELS.build(cfg_model)
+    model.init_weights()
     os.makedirs(osp.dirname(path), exist_ok=True)
     torch.save(dict(state_dict=model.state_dict(), meta=dict(epoch=36)), path)
 
@@ -537,9 +604,9 @@ def score_threshold_keys(node, prefix='model'):
             yield from score_threshold_keys(value, f'{prefix}.{key}')
 
 
-def smoke_options(cfg, data_root):
-    """--cfg-options: the data root, 128 px images, one epoch; and a score threshold of 0, as
-    random weights score under the recipes' 0.05 and would leave COCO evaluation nothing."""
+def smoke_options(cfg, data_root, scale=SCALE):
+    """--cfg-options: the data root, ``scale`` px images, one epoch; and a score threshold of 0,
+    as random weights score under the recipes' 0.05 and would leave COCO evaluation nothing."""
     options = ['train_cfg.max_epochs=1', 'default_hooks.logger.interval=1']
     options += [f'{key}=0.0' for key in score_threshold_keys(cfg.model)
                 if '.teacher.' not in key]
@@ -548,9 +615,14 @@ def smoke_options(cfg, data_root):
         options.append(f'{dataset}.data_root={data_root}/')
         for i, step in enumerate(cfg[f'{split}_dataloader'].dataset.pipeline):
             if step.type == 'Resize':
-                options.append(f'{dataset}.pipeline.{i}.scale=({SCALE},{SCALE})')
+                options.append(f'{dataset}.pipeline.{i}.scale=({scale},{scale})')
             elif step.type == 'RandomResize':   # a range of scales
-                options.append(f'{dataset}.pipeline.{i}.scale=[({SCALE},{SCALE}),({SCALE},{SCALE})]')
+                options.append(f'{dataset}.pipeline.{i}.scale=[({scale},{scale}),({scale},{scale})]')
+            elif step.type == 'RandomChoice':   # mmdet's DETR augmentation: branches of steps
+                options += [f'{dataset}.pipeline.{i}.transforms.{j}.{k}.scales=[({scale},{scale})]'
+                            for j, branch in enumerate(step.transforms)
+                            for k, inner in enumerate(branch)
+                            if inner.type == 'RandomChoiceResize']
     ann_file = cfg.val_evaluator.ann_file.split('/')[-1]
     options += [f'{split}_evaluator.ann_file={data_root}/annotations/{ann_file}'
                 for split in ('val', 'test')]
@@ -562,7 +634,7 @@ def test_recipe_trains_two_iterations_and_evaluates_on_a_mini_set(recipe, tmp_pa
                                                                   mini_sets):
     cfg = recipe_config(recipe)
     data_root = mini_sets['widerface' if 'widerface' in recipe else 'coco']
-    options = smoke_options(cfg, data_root)
+    options = smoke_options(cfg, data_root, SMOKE_SCALES.get(osp.basename(recipe), SCALE))
     distilled = cfg.model.type == 'mmkd.DistillDetector'
     if distilled and not cfg.model.teacher.checkpoint.startswith('https://'):
         # the face teacher is trained by its own recipe: a random one in its place

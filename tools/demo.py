@@ -1,6 +1,7 @@
 """The demo: teacher, student alone and distilled students on embedded data, one table.
 
-    python tools/demo.py [--task shapes|shapes_retinanet|shapes_gfl|faces|masks|bccd|bccd_gfl ...]
+    python tools/demo.py [--task shapes|shapes_retinanet|shapes_gfl|shapes_detr|faces|masks|bccd
+                          |bccd_gfl|cards ...]
                          [--methods ...] [--seeds 0 1 2] [--work-dir work_dirs/demo_TASK]
                          [--teacher-epochs N] [--student-epochs N] [--train-images N]
                          [--data-root DIR] [--quick] [--jobs N] [--reuse] [--report-only]
@@ -21,6 +22,10 @@ two-stage teacher for a one-stage student, levels paired by stride), method ``re
 ``dml``, two such students trained together by deep mutual learning (no teacher).
 ``shapes_gfl``: GFL (a distribution box head) on the shapes set, methods ``ld``, ``crosskd``
 (both by default) and ``logitkd`` (logit KD on the dense classification branch).
+``shapes_detr``: DINO on the shapes set (ResNet-18 w32 teacher, w8 student, the same
+transformer), methods ``kd_detr`` (default: KD-DETR's distillation points), ``pkd`` (PKD on the
+necks), ``kd_detr_pkd`` (both) and ``hungarian_kd`` (DETRDistill's Hungarian-matched
+predictions); teacher and student train 24 epochs (AdamW) by default.
 ``faces``: RetinaNet on the face set, methods ``clskd`` (default), ``logitkd`` and
 ``two_teachers`` (logit KD from the mean of two teachers' probabilities, MEAL V2).
 ``masks``: Mask R-CNN on the shapes set (box and mask mAP), methods ``reviewkd``,
@@ -161,6 +166,15 @@ TASKS = {
                      crosskd=('crosskd_gfl.py', 'student + CrossKD'),
                      logitkd=('logitkd_gfl.py', 'student + logit KD (T 2)')),
         default_methods=['ld', 'crosskd']),
+    'shapes_detr': dict(
+        teacher=('dino_r18w32_teacher_shapes.py', 'teacher (DINO R18 w32)'),
+        student=('dino_r18w8_student_shapes.py', 'student (DINO R18 w8)'),
+        methods=dict(kd_detr=('kd_detr_dino.py', 'student + KD-DETR'),
+                     pkd=('pkd_dino.py', 'student + PKD (neck)'),
+                     kd_detr_pkd=('kd_detr_pkd_dino.py', 'student + KD-DETR + PKD'),
+                     hungarian_kd=('hungarian_kd_dino.py',
+                                   'student + Hungarian-matched KD (DETRDistill)')),
+        default_methods=['kd_detr'], teacher_epochs=24, student_epochs=24),
     'faces': dict(
         teacher=('retinanet_r18w32_teacher_faces.py', 'teacher (RetinaNet R18 w32, FPN 64)'),
         student=('retinanet_r18w8_student_faces.py', 'student (RetinaNet R18 w8, FPN 32)'),
@@ -410,8 +424,9 @@ def main():
     parser.add_argument('--work-dir', help='default work_dirs/demo_TASK; with several tasks, '
                         'WORK_DIR/TASK')
     parser.add_argument('--teacher-epochs', type=int,
-                        help='default 12 (bccd: 16)')
-    parser.add_argument('--student-epochs', type=int, default=12)
+                        help='default 12 (bccd, cards: 16; shapes_detr: 24)')
+    parser.add_argument('--student-epochs', type=int,
+                        help='default 12 (shapes_detr: 24)')
     parser.add_argument('--train-images', type=int,
                         help='train on the first N training images only (default: all)')
     parser.add_argument('--data-root', help='generate and read the data set here (default: the '
@@ -496,6 +511,7 @@ def run_task(name, args, slots, several=False):
     task = TASKS[name]
     methods = task_methods(name, args.methods)
     teacher_epochs = args.teacher_epochs or task.get('teacher_epochs', 12)
+    student_epochs = args.student_epochs or task.get('student_epochs', 12)
     work_dir = osp.join(ROOT, 'work_dirs', f'demo_{name}' + ('_quick' if args.quick else ''))
     if args.work_dir:
         work_dir = osp.join(args.work_dir, name) if several else args.work_dir
@@ -508,7 +524,7 @@ def run_task(name, args, slots, several=False):
     if args.report_only and args.methods == ['all']:
         ran = {key: method for key, method in methods.items() if all(
             finished(osp.join(work_dir, seed_run(f'student_{key}', seed), 'demo_stage.json'),
-                     args.student_epochs) for seed in args.seeds)}
+                     student_epochs) for seed in args.seeds)}
         if set(methods) - set(ran):
             print(f'--report-only --methods all: no finished runs of '
                   f'{" ".join(sorted(set(methods) - set(ran)))} in {work_dir}, left out')
@@ -517,7 +533,7 @@ def run_task(name, args, slots, several=False):
 
     def student_runs(pool, stage, method, options=()):
         configs = [osp.join(CONFIGS, config) for config in method.chain]
-        return [pool.submit(train, seed_run(stage, seed), configs, work_dir, args.student_epochs,
+        return [pool.submit(train, seed_run(stage, seed), configs, work_dir, student_epochs,
                             common + list(options) + [f'randomness.seed={seed}'],
                             args.train_images, args.report_only, slots, args.reuse)
                 for seed in args.seeds]
@@ -556,7 +572,7 @@ def run_task(name, args, slots, several=False):
     plot_map(rows, osp.join(work_dir, f'map_by_model{suffix}.png'), teachers=len(teachers),
              split=args.split)
     plot_losses(curves, osp.join(work_dir, 'loss_curves.png'))
-    return (f'\nCOCO mAP on the {name} {args.split} set ({args.student_epochs} student epochs, '
+    return (f'\nCOCO mAP on the {name} {args.split} set ({student_epochs} student epochs, '
             f'{teacher_epochs} teacher epochs, seeds {args.seeds}):\n{result}\n'
             f'(also in {osp.join(work_dir, f"results{suffix}.md")}, with '
             f'map_by_model{suffix}.png and loss_curves.png)')

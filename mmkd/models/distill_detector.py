@@ -194,6 +194,8 @@ class DistillDetector(BaseDetector):
                 cfg = dict(cfg)
                 read = self._teachers_read(cfg.pop('read_teacher', 0))
                 distiller = build_distiller(cfg)
+                for teacher in read:
+                    distiller.check_pair(self.student, self._frozen[teacher].detector)
                 if len(read) > 1 and not distiller.averages_teachers:
                     raise ValueError(f"read_teacher='mean': {type(distiller).__name__} does "
                                      f'not average teachers (its teacher records are a '

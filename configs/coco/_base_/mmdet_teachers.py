@@ -24,3 +24,19 @@ mask_rcnn_r101_ms3x = dict(
     config='mmdet::mask_rcnn/mask-rcnn_r101_fpn_ms-poly-3x_coco.py',
     checkpoint=ZOO + 'mask_rcnn/mask_rcnn_r101_fpn_mstrain-poly_3x_coco/'
     'mask_rcnn_r101_fpn_mstrain-poly_3x_coco_20210524_200244-5675c317.pth')
+# box AP 42.3
+dab_detr_r50 = dict(
+    config='mmdet::dab_detr/dab-detr_r50_8xb2-50e_coco.py',
+    checkpoint='https://download.openmmlab.com/mmdetection/v3.0/dab_detr/'
+    'dab-detr_r50_8xb2-50e_coco/dab-detr_r50_8xb2-50e_coco_20221122_120837-c1035c8c.pth')
+# box AP 44.3
+deformable_detr_r50 = dict(
+    config='mmdet::deformable_detr/deformable-detr_r50_16xb2-50e_coco.py',
+    checkpoint='https://download.openmmlab.com/mmdetection/v3.0/deformable_detr/'
+    'deformable-detr_r50_16xb2-50e_coco/deformable-detr_r50_16xb2-50e_coco_20221029_210934-'
+    '6bc7d21b.pth')
+# box AP 49.0
+dino_4scale_r50_12e = dict(
+    config='mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py',
+    checkpoint='https://download.openmmlab.com/mmdetection/v3.0/dino/'
+    'dino-4scale_r50_8xb2-12e_coco/dino-4scale_r50_8xb2-12e_coco_20221202_182705-55b2bba2.pth')

@@ -9,7 +9,9 @@ from .logit_kd import DenseLogitKD
 from .feature_hint import FeatureHint
 from .fgd import FGD
 from .fsp import FSP
+from .hungarian_kd import HungarianKD
 from .frcnn_kd import RoIHeadKD, RPNKD
+from .kd_detr import KDDETR
 from .ld import LD
 from .mask_kd import MaskHeadKD
 from .mgd import MGD
@@ -25,6 +27,6 @@ from .similarity_preserving import SimilarityPreserving
 __all__ = ['BaseDistiller', 'LevelPair', 'build_distiller', 'level_strides', 'pair_levels',
            'registered_distillers', 'check_same_anchors', 'check_same_box_coder',
            'paired_heads', 'AttentionTransfer', 'ClsMapKD', 'CrossKD', 'CWD', 'DenseLogitKD',
-           'FeatureHint', 'FGD', 'FSP', 'LD', 'MaskHeadKD', 'MGD', 'ObjectRelationDistiller',
+           'FeatureHint', 'FGD', 'FSP', 'HungarianKD', 'KDDETR', 'LD', 'MaskHeadKD', 'MGD', 'ObjectRelationDistiller',
            'PairedLevelsDistiller', 'PKD', 'RelativeLossWeight', 'RKD', 'RoICrossKD',
            'RoIHeadKD', 'RPNKD', 'ReviewKD', 'SimilarityPreserving']

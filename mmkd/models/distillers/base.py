@@ -20,6 +20,7 @@ class BaseDistiller(BaseModule):
     (``student_taps``, ``teacher_taps``). :class:`~mmkd.models.DistillDetector` installs
     the taps and calls, in this order:
 
+    * :meth:`check_pair` at build time, before its taps are installed, with both models;
     * :meth:`setup` once at build time, with what a probe forward of both models' backbone and
       neck recorded (batch of 1), so connectors can be sized and heads checked;
     * every training step, :meth:`teacher_forward` under ``no_grad`` with that step's records
@@ -76,6 +77,10 @@ class BaseDistiller(BaseModule):
         if self.relative_weight is None:
             return self._loss_weight
         return self.relative_weight.weight.item()
+
+    def check_pair(self, student_model: nn.Module, teacher_model: nn.Module) -> None:
+        """Raise a ValueError, naming both sides, where the two detectors are not of the kind
+        the method reads (before its taps look for their modules). Default: no check."""
 
     def setup(self, student_records: dict, teacher_records: dict, student_model: nn.Module,
               teacher_model: nn.Module) -> None:

@@ -6,7 +6,9 @@ from .fgd import attention_maps, box_masks, focal_losses
 from .fsp import flow_matrix, fsp_distance
 from .hcl import hcl_loss
 from .logit_kd import sigmoid_softened_kl, softened_kl
+from .matched_logits import matched_logit_losses, match_to_teacher, soft_class_cost
 from .pkd import pearson_distance, standardise_channels
+from .query_kd import query_kd_losses, teacher_confidence
 from .relations import (normalised_distances, rkd_angle_loss, rkd_distance_loss,
                         similarity_matrix, similarity_preserving_loss, triplet_angles)
 from .soft_mask import soft_mask_bce
@@ -16,10 +18,12 @@ from .squared_error import squared_error_per_image
 __all__ = ['attention_maps', 'attention_transfer_distance', 'box_masks',
            'channel_wise_divergence', 'cls_map_kd_loss', 'edge_distribution_kd',
            'flow_matrix', 'focal_losses', 'fsp_distance', 'hcl_loss',
-           'match_channel_statistics', 'mining_mask', 'mining_threshold',
-           'normalised_distances', 'pearson_distance', 'quality_focal_kd',
+           'match_channel_statistics', 'match_to_teacher', 'matched_logit_losses',
+           'mining_mask', 'mining_threshold',
+           'normalised_distances', 'pearson_distance', 'quality_focal_kd', 'query_kd_losses',
            'rkd_angle_loss', 'rkd_distance_loss', 'sigmoid_as_two_way',
            'sigmoid_softened_kl', 'similarity_matrix', 'similarity_preserving_loss',
-           'soft_mask_bce', 'softened_kl', 'spatial_attention',
+           'soft_class_cost', 'soft_mask_bce', 'softened_kl', 'spatial_attention',
            'squared_error_per_image', 'standardise_channels', 'teacher_bounded_l2',
+           'teacher_confidence',
            'triplet_angles', 'weighted_soft_ce']

@@ -1,0 +1,7 @@
+# Student: mmdet's DAB-DETR (50 epochs) with a ResNet-18 backbone from torchvision's ImageNet
+# weights, C5 (512 channels) into the neck, as KD-DETR's R18 students.
+_base_ = 'mmdet::dab_detr/dab-detr_r50_8xb2-50e_coco.py'
+
+model = dict(
+    backbone=dict(depth=18, init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet18')),
+    neck=dict(in_channels=[512]))

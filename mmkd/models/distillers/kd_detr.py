@@ -1,0 +1,157 @@
+"""KD-DETR (Wang et al., CVPR 2024): consistent distillation points for DETR-family students."""
+import inspect
+from typing import List, Optional
+
+import torch
+from torch import nn
+
+from mmkd.registry import MODELS
+from ..detr_queries import (check_detr_pair, decoder_queries, run_transformer_inputs,
+                            sigmoid_scores)
+from ..losses import query_kd_losses, teacher_confidence
+from .base import BaseDistiller
+
+
+def _call_arguments(record_inputs: dict, method) -> dict:
+    """A method tap's recorded arguments as keyword arguments for calling ``method`` again
+    (the ``**kwargs`` it collected spread out)."""
+    arguments = dict(record_inputs)
+    for name, parameter in inspect.signature(method).parameters.items():
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            arguments.update(arguments.pop(name, {}))
+    return arguments
+
+
+@MODELS.register_module()
+class KDDETR(BaseDistiller):
+    """The student's decoder and the teacher's answer the same extra queries (distillation
+    points) in the same step; on each point the student's class scores and box learn the
+    teacher's.
+
+    Two sets of points, each decoded by both models in a pass of its own (see
+    :mod:`mmkd.models.detr_queries`: the student's regular queries and their Hungarian-matched
+    loss are untouched):
+
+    * **general** points, ``num_general`` of them drawn anew every step: boxes with centre and
+      size uniform in [0, 1] (DAB-DETR, DINO, two-stage Deformable DETR), or vectors of the
+      query width drawn from N(0, 1), as ``nn.Embedding`` initialises queries (DETR, Conditional
+      DETR, Deformable DETR);
+    * **specific** points: the teacher's own queries of the step (its learned queries or its
+      encoder's proposals), the ``num_specific`` it scores highest (all of them by default).
+
+    On each set, every decoder layer of the student learns the teacher's last layer
+    (:func:`~mmkd.models.losses.query_kd_losses`, weighted by the teacher's confidence on the
+    point): ``loss_kddetr_<set>_cls`` (times ``cls_weight``), ``..._l1`` (``l1_weight``) and
+    ``..._giou`` (``giou_weight``). The defaults are the authors' (``Myleswork/KD-DETR``):
+    ``T = 10``, weights 1, 5 and 2.
+
+    Both models must be DETR-family detectors whose points are of one kind and width (boxes
+    with boxes; query vectors of one width) with the same classes and the same sigmoid or
+    softmax scores (checked at build).
+
+    Args:
+        num_general (int): general points per image. Default 300, the paper's choice.
+        num_specific (int, optional): the teacher's queries used as specific points, its
+            highest-scoring first; None: all of them.
+        temperature (float): ``T`` of the class term. Default 10.
+        cls_weight, l1_weight, giou_weight (float): the terms' weights. Default 1, 5, 2.
+        neck (str): the teacher's neck. Default ``'neck'``.
+    """
+
+    teacher_work = ('backbone + neck + encoder + decoder on its own queries and on the '
+                    'distillation points')
+    averages_teachers = False     # its teacher records are a decoder's answers
+
+    def __init__(self, num_general: int = 300, num_specific: Optional[int] = None,
+                 temperature: float = 10.0, cls_weight: float = 1.0, l1_weight: float = 5.0,
+                 giou_weight: float = 2.0, loss_weight: float = 1.0, neck: str = 'neck',
+                 init_cfg=None):
+        super().__init__(dict(transformer='forward_transformer', decoder='forward_decoder'),
+                         dict(feats=neck), loss_weight, init_cfg)
+        if num_general < 0 or (num_specific is not None and num_specific < 0):
+            raise ValueError(f'num_general={num_general} and num_specific={num_specific} '
+                             f'count points: give numbers >= 0 (num_specific None: all)')
+        if num_general == 0 and num_specific == 0:
+            raise ValueError('num_general=0 and num_specific=0 leave no distillation point')
+        self.num_general, self.num_specific = num_general, num_specific
+        self.temperature = temperature
+        self.weights = dict(cls=cls_weight, l1=l1_weight, giou=giou_weight)
+        self._student: List[nn.Module] = []    # a list: not a submodule of the distiller
+
+    def check_pair(self, student_model, teacher_model):
+        check_detr_pair(student_model, teacher_model)
+
+    def setup(self, student_records, teacher_records, student_model, teacher_model):
+        self.student_queries = decoder_queries(student_model, 'student')
+        self.teacher_queries = decoder_queries(teacher_model, 'teacher')
+        sides = dict(student=(student_model, self.student_queries),
+                     teacher=(teacher_model, self.teacher_queries))
+        described = {side: (f'{type(model).__name__} ({queries.point_kind} points of '
+                            f'{queries.point_width(model)} values, '
+                            f'{model.bbox_head.num_classes} classes, '
+                            f'{"sigmoid" if sigmoid_scores(model) else "softmax"} scores)')
+                     for side, (model, queries) in sides.items()}
+        same = (self.student_queries.point_kind == self.teacher_queries.point_kind
+                and self.student_queries.point_width(student_model)
+                == self.teacher_queries.point_width(teacher_model)
+                and student_model.bbox_head.num_classes == teacher_model.bbox_head.num_classes
+                and sigmoid_scores(student_model) == sigmoid_scores(teacher_model))
+        if not same:
+            raise ValueError(f'KDDETR feeds both decoders the same points and compares their '
+                             f'class scores, so the two must take points of one kind and '
+                             f'width and score the same classes the same way: student '
+                             f'{described["student"]}, teacher {described["teacher"]}')
+        self.sigmoid = sigmoid_scores(teacher_model)
+        self.point_width = self.student_queries.point_width(student_model)
+        self._student = [student_model]
+
+    def general_points(self, batch_size: int, device: torch.device) -> torch.Tensor:
+        """(N, num_general, D) points drawn for this step."""
+        shape = (batch_size, self.num_general, self.point_width)
+        if self.student_queries.point_kind == 'box':
+            return torch.rand(shape, device=device)
+        return torch.randn(shape, device=device)
+
+    def specific_points(self, teacher: nn.Module, decoder_inputs: dict) -> torch.Tensor:
+        """(N, K, D) the teacher's own queries, its ``num_specific`` highest-scoring first."""
+        own = self.teacher_queries.own_points(teacher, decoder_inputs)
+        if self.num_specific is None or self.num_specific >= own.shape[1]:
+            return own
+        scores, _ = self.teacher_queries.decode(teacher, decoder_inputs, own)
+        confidence = teacher_confidence(scores[-1].flatten(0, 1), self.sigmoid)
+        top = confidence.view(own.shape[:2]).topk(self.num_specific, dim=1).indices
+        return own.gather(1, top[..., None].expand(-1, -1, own.shape[-1]))
+
+    def teacher_forward(self, student_records, teacher_records, teacher):
+        """The teacher's transformer on its neck features, then its last decoder layer's
+        class scores (N, P, C) and boxes (N, P, 4) on each set of points."""
+        detector = teacher.detector
+        samples = student_records['transformer']['inputs']['batch_data_samples']
+        inputs = run_transformer_inputs(detector, teacher_records['feats'], samples)
+        point_sets = {}
+        if self.num_general:
+            point_sets['general'] = self.general_points(len(samples), inputs['memory'].device)
+        if self.num_specific != 0:
+            point_sets['specific'] = self.specific_points(detector, inputs)
+        answers = {}
+        for name, points in point_sets.items():
+            scores, boxes = self.teacher_queries.decode(detector, inputs, points)
+            answers[name] = dict(points=points, scores=scores[-1], boxes=boxes[-1])
+        return answers
+
+    def loss(self, student_records, teacher_records):
+        student = self._student[0]
+        inputs = _call_arguments(student_records['decoder']['inputs'], student.forward_decoder)
+        losses = {}
+        for name in ('general', 'specific'):
+            if name not in teacher_records:
+                continue
+            answer = teacher_records[name]
+            scores, boxes = self.student_queries.decode(student, inputs, answer['points'])
+            terms = query_kd_losses(scores.flatten(1, 2), boxes.flatten(1, 2),
+                                    answer['scores'].flatten(0, 1),
+                                    answer['boxes'].flatten(0, 1), self.temperature,
+                                    self.sigmoid)
+            losses.update({f'loss_kddetr_{name}_{term}': self.weights[term] * value
+                           for term, value in terms.items()})
+        return losses
