@@ -9,6 +9,7 @@ from mmdet.registry import MODELS as MMDET_MODELS
 from conftest import TEACHER_CONFIG
 from detr_models import DETR_FAMILY, tiny_detr
 from mmkd.models.detr_queries import decoder_queries, run_transformer_inputs
+from mmkd.models.teacher import load_model_config
 from mmkd.models.losses import matched_logit_losses, query_kd_losses
 from mmkd.registry import MODELS
 from test_distill_detector import fake_batch
@@ -341,3 +342,16 @@ def test_hungarian_kd_names_what_does_not_pair(tmp_path):
     with pytest.raises(ValueError, match=r'student 8 classes, softmax; teacher 8, sigmoid'):
         distill_detr(tiny_detr('detr'), tiny_detr('dab_detr', num_layers=1), checkpoint,
                      [dict(type='mmkd.HungarianKD', layer_by_layer=False)])
+
+
+def test_a_detr_distillation_config_builds_again(tmp_path):
+    """mmdet's DETRs edit their config while they build; a DistillDetector config with DETR
+    student and teacher builds a second time (a run, then tools/inspect_distill.py or a
+    benchmark from the same config)."""
+    checkpoint = saved_detr(tmp_path, 'dino')
+    cfg = dict(type='mmkd.DistillDetector', student=tiny_detr('dino'),
+               teacher=dict(config=tiny_detr('dino'), checkpoint=checkpoint),
+               distillers=[dict(type='mmkd.HungarianKD')])
+    for _ in range(2):
+        MODELS.build(cfg)
+    MMDET_MODELS.build(load_model_config(cfg['student']))

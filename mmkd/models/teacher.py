@@ -1,5 +1,6 @@
 """The frozen teacher: built, loaded strictly, frozen, fed its own inputs, tapped."""
 import contextlib
+import copy
 import inspect
 import os.path as osp
 from typing import Optional
@@ -34,7 +35,9 @@ def load_model_config(config, config_key: str = 'model.teacher.config') -> Confi
         if not osp.isfile(config):
             raise FileNotFoundError(f'{config_key}: no config file at {config!r}')
         return Config.fromfile(config).model
-    config = ConfigDict(config)
+    # a copy: mmdet's DETRs edit their config while they build (bbox_head's
+    # share_pred_layer, ...) and refuse such a config the next time
+    config = ConfigDict(copy.deepcopy(config))
     return config.model if 'model' in config else config
 
 
