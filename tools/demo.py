@@ -35,9 +35,10 @@ root: ``--data-root``, else ``bccd/`` in ``$MMKD_DATA_ROOT``, default ``../share
 comes from https://github.com/Shenggan/BCCD_Dataset, MIT licence), methods ``pkd``,
 ``reviewkd``, ``hint``, ``cwd``, ``cwd_w1`` (CWD at weight 1), ``mgd``, ``fgd``,
 ``pkd_reviewkd``, ``pkd_outputs``, ``pkd_cwd_outputs`` (with CWD at weight 1 as well),
-``pkd_outputs_w2`` (the default: 83% of the gap on val, 86% on test) and ``pkd_outputs_w4``
-(the output terms at weight 2 and 4), ``pkd_outputs_rel`` (the default in weights relative to
-the detection loss), ``pkd_roi_crosskd`` (CrossKD's cross-head scheme on the RoI head in place
+``pkd_outputs_w2`` (83% of the gap on val, 86% on test) and ``pkd_outputs_w4`` (the output
+terms at weight 2 and 4), ``pkd_outputs_rel`` (the default: that recipe in weights relative to
+the detection loss, which carry to another set as ratios; level with the fixed weights on all
+three sets), ``pkd_roi_crosskd`` (CrossKD's cross-head scheme on the RoI head in place
 of its output terms), ``searched`` and ``searched_e4`` (the recipe searches' winners, 3- and
 4-epoch trials); the teacher trains 16 epochs by default.
 ``bccd_gfl``: GFL on the same MobileNetV2 teacher and student sizes on BCCD, methods ``crosskd``
@@ -217,7 +218,7 @@ TASKS = {
                                   'student + searched recipe, 4-epoch trials (PKD + output KD)'),
                      pkd_roi_crosskd=('pkd_roi_crosskd_frcnn_mv2_bccd.py',
                                       'student + PKD + RPN KD + RoI CrossKD')),
-        default_methods=['pkd_outputs_w2'], teacher_epochs=16, voc='bccd'),
+        default_methods=['pkd_outputs_rel'], teacher_epochs=16, voc='bccd'),
     'bccd_gfl': dict(
         teacher=('gfl_mv2_teacher_bccd.py', 'teacher (GFL MV2, FPN 64)'),
         student=('gfl_mv2_student_bccd.py', 'student (GFL MV2, FPN 32)'),
@@ -237,7 +238,7 @@ TASKS = {
                      searched_e4=('searched_e4_frcnn_mv2_cards.py',
                                   'student + searched recipe, the default given first '
                                   '(PKD + output KD)')),
-        default_methods=['pkd_outputs_w2'], teacher_epochs=16, voc='cards'),
+        default_methods=['pkd_outputs_rel'], teacher_epochs=16, voc='cards'),
 }
 
 
