@@ -17,6 +17,7 @@ from .mask_kd import MaskHeadKD
 from .mgd import MGD
 from .object_relations import ObjectRelationDistiller
 from .paired_levels import PairedLevelsDistiller
+from .query_distiller import QueryDistiller
 from .pkd import PKD
 from .relative_weight import RelativeLossWeight
 from .review_kd import ReviewKD
@@ -27,6 +28,7 @@ from .similarity_preserving import SimilarityPreserving
 __all__ = ['BaseDistiller', 'LevelPair', 'build_distiller', 'level_strides', 'pair_levels',
            'registered_distillers', 'check_same_anchors', 'check_same_box_coder',
            'paired_heads', 'AttentionTransfer', 'ClsMapKD', 'CrossKD', 'CWD', 'DenseLogitKD',
-           'FeatureHint', 'FGD', 'FSP', 'HungarianKD', 'KDDETR', 'LD', 'MaskHeadKD', 'MGD', 'ObjectRelationDistiller',
+           'FeatureHint', 'FGD', 'FSP', 'HungarianKD', 'KDDETR', 'LD', 'MaskHeadKD', 'MGD',
+           'ObjectRelationDistiller', 'QueryDistiller',
            'PairedLevelsDistiller', 'PKD', 'RelativeLossWeight', 'RKD', 'RoICrossKD',
            'RoIHeadKD', 'RPNKD', 'ReviewKD', 'SimilarityPreserving']

@@ -1,13 +1,12 @@
 """DETRDistill's Hungarian-matching logits distillation (Chang et al., ICCV 2023)."""
 from mmkd.registry import MODELS
-from ..detr_queries import (check_detr_pair, decoder_queries, run_transformer_inputs,
-                            sigmoid_scores)
+from ..detr_queries import sigmoid_scores
 from ..losses import matched_logit_losses
-from .base import BaseDistiller
+from .query_distiller import QueryDistiller
 
 
 @MODELS.register_module()
-class HungarianKD(BaseDistiller):
+class HungarianKD(QueryDistiller):
     """The teacher's predictions as targets for the student's, matched one to one by the
     Hungarian algorithm, decoder layer by decoder layer.
 
@@ -40,7 +39,6 @@ class HungarianKD(BaseDistiller):
     """
 
     teacher_work = 'backbone + neck + encoder + decoder on its own queries'
-    averages_teachers = False     # its teacher records are a decoder's answers
 
     def __init__(self, layer_by_layer: bool = True, cls_weight: float = 1.0,
                  l1_weight: float = 5.0, giou_weight: float = 2.0, loss_weight: float = 1.0,
@@ -49,14 +47,9 @@ class HungarianKD(BaseDistiller):
                          dict(feats=neck), loss_weight, init_cfg)
         self.layer_by_layer = layer_by_layer
         self.weights = dict(cls=cls_weight, l1=l1_weight, giou=giou_weight)
-        self._student = []
-
-    def check_pair(self, student_model, teacher_model):
-        check_detr_pair(student_model, teacher_model)
 
     def setup(self, student_records, teacher_records, student_model, teacher_model):
-        self.student_queries = decoder_queries(student_model, 'student')
-        self.teacher_queries = decoder_queries(teacher_model, 'teacher')
+        super().setup(student_records, teacher_records, student_model, teacher_model)
         heads = student_model.bbox_head, teacher_model.bbox_head
         sigmoid = [sigmoid_scores(model) for model in (student_model, teacher_model)]
         depths = [model.decoder.num_layers for model in (student_model, teacher_model)]
@@ -72,21 +65,19 @@ class HungarianKD(BaseDistiller):
                              f'{depths[1]}: set layer_by_layer=False (every student layer '
                              f'learns the teacher\'s last)')
         self.sigmoid = sigmoid[1]
-        self._student = [student_model]     # a list: not a submodule of the distiller
 
     def teacher_forward(self, student_records, teacher_records, teacher):
         """The teacher's class probabilities (L, N, Q, C) and boxes (L, N, Q, 4) of each of its
         decoder layers, on its own queries."""
         detector = teacher.detector
-        samples = student_records['transformer']['inputs']['batch_data_samples']
-        inputs = run_transformer_inputs(detector, teacher_records['feats'], samples)
+        inputs = self.teacher_decoder_inputs(student_records, teacher_records, detector)
         scores, boxes = self.teacher_queries.decode(
             detector, inputs, self.teacher_queries.own_points(detector, inputs))
         probabilities = scores.sigmoid() if self.sigmoid else scores.softmax(dim=-1)
         return dict(probabilities=probabilities, boxes=boxes)
 
     def loss(self, student_records, teacher_records):
-        scores, boxes = self.student_queries.matching_part(self._student[0],
+        scores, boxes = self.student_queries.matching_part(self.student,
                                                            student_records['outputs'])
         losses = dict(cls=0, l1=0, giou=0)
         for layer in range(len(scores)):

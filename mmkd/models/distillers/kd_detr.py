@@ -1,15 +1,14 @@
 """KD-DETR (Wang et al., CVPR 2024): consistent distillation points for DETR-family students."""
 import inspect
-from typing import List, Optional
+from typing import Optional
 
 import torch
 from torch import nn
 
 from mmkd.registry import MODELS
-from ..detr_queries import (check_detr_pair, decoder_queries, run_transformer_inputs,
-                            sigmoid_scores)
+from ..detr_queries import sigmoid_scores
 from ..losses import query_kd_losses, teacher_confidence
-from .base import BaseDistiller
+from .query_distiller import QueryDistiller
 
 
 def _call_arguments(record_inputs: dict, method) -> dict:
@@ -23,7 +22,7 @@ def _call_arguments(record_inputs: dict, method) -> dict:
 
 
 @MODELS.register_module()
-class KDDETR(BaseDistiller):
+class KDDETR(QueryDistiller):
     """The student's decoder and the teacher's answer the same extra queries (distillation
     points) in the same step; on each point the student's class scores and box learn the
     teacher's.
@@ -60,7 +59,6 @@ class KDDETR(BaseDistiller):
 
     teacher_work = ('backbone + neck + encoder + decoder on its own queries and on the '
                     'distillation points')
-    averages_teachers = False     # its teacher records are a decoder's answers
 
     def __init__(self, num_general: int = 300, num_specific: Optional[int] = None,
                  temperature: float = 10.0, cls_weight: float = 1.0, l1_weight: float = 5.0,
@@ -76,14 +74,9 @@ class KDDETR(BaseDistiller):
         self.num_general, self.num_specific = num_general, num_specific
         self.temperature = temperature
         self.weights = dict(cls=cls_weight, l1=l1_weight, giou=giou_weight)
-        self._student: List[nn.Module] = []    # a list: not a submodule of the distiller
-
-    def check_pair(self, student_model, teacher_model):
-        check_detr_pair(student_model, teacher_model)
 
     def setup(self, student_records, teacher_records, student_model, teacher_model):
-        self.student_queries = decoder_queries(student_model, 'student')
-        self.teacher_queries = decoder_queries(teacher_model, 'teacher')
+        super().setup(student_records, teacher_records, student_model, teacher_model)
         sides = dict(student=(student_model, self.student_queries),
                      teacher=(teacher_model, self.teacher_queries))
         described = {side: (f'{type(model).__name__} ({queries.point_kind} points of '
@@ -103,7 +96,6 @@ class KDDETR(BaseDistiller):
                              f'{described["student"]}, teacher {described["teacher"]}')
         self.sigmoid = sigmoid_scores(teacher_model)
         self.point_width = self.student_queries.point_width(student_model)
-        self._student = [student_model]
 
     def general_points(self, batch_size: int, device: torch.device) -> torch.Tensor:
         """(N, num_general, D) points drawn for this step."""
@@ -126,11 +118,11 @@ class KDDETR(BaseDistiller):
         """The teacher's transformer on its neck features, then its last decoder layer's
         class scores (N, P, C) and boxes (N, P, 4) on each set of points."""
         detector = teacher.detector
-        samples = student_records['transformer']['inputs']['batch_data_samples']
-        inputs = run_transformer_inputs(detector, teacher_records['feats'], samples)
+        inputs = self.teacher_decoder_inputs(student_records, teacher_records, detector)
         point_sets = {}
         if self.num_general:
-            point_sets['general'] = self.general_points(len(samples), inputs['memory'].device)
+            memory = inputs['memory']
+            point_sets['general'] = self.general_points(len(memory), memory.device)
         if self.num_specific != 0:
             point_sets['specific'] = self.specific_points(detector, inputs)
         answers = {}
@@ -140,7 +132,7 @@ class KDDETR(BaseDistiller):
         return answers
 
     def loss(self, student_records, teacher_records):
-        student = self._student[0]
+        student = self.student
         inputs = _call_arguments(student_records['decoder']['inputs'], student.forward_decoder)
         losses = {}
         for name in ('general', 'specific'):
