@@ -64,10 +64,11 @@ MS_VARIANTS = {
 # the plain ReviewKD Mask R-CNN recipe is the ReviewKD + MaskHeadKD one less MaskHeadKD
 MASK_PLAIN, MASK_PLUS = ('reviewkd_mask-rcnn_r101-r50_fpn_1x_coco.py',
                          'reviewkd-maskkd_mask-rcnn_r101-r50_fpn_1x_coco.py')
-# checked statically against a recipe that the smoke test runs (the Hungarian-matched KD recipe:
-# see HUNGARIAN_PLAIN below)
+# checked statically against a recipe that the smoke test runs (the Hungarian-matched KD and
+# DETRDistill recipes: see HUNGARIAN_PLAIN below)
 STATIC_ONLY = set(MS_VARIANTS) | {MASK_PLAIN,
-                                  'hungarian-kd_deformable-detr_r50-r18_16xb2-50e_coco.py'}
+                                  'hungarian-kd_deformable-detr_r50-r18_16xb2-50e_coco.py',
+                                  'detrdistill_deformable-detr_r50-r18_16xb2-50e_coco.py'}
 SMOKE_RECIPES = [r for r in RECIPES if osp.basename(r) not in STATIC_ONLY]
 
 # The papers' settings, written out here rather than read from the configs under test.
@@ -105,12 +106,19 @@ KD_DETR = ('mmkd.KDDETR', dict(num_general=300, temperature=10.0, cls_weight=1.0
 # matching term (BIVLab-USTC/DETRDistill: layer by layer, weights 1, 5, 2) in place of KD-DETR
 HUNGARIAN_PLAIN, HUNGARIAN_KD_DETR = ('hungarian-kd_deformable-detr_r50-r18_16xb2-50e_coco.py',
                                       'kd-detr_deformable-detr_r50-r18_16xb2-50e_coco.py')
+# DETRDistill's three terms (the authors' distiller.py and config: 100 selections, weight 1; the
+# teacher group at the head's own loss weights; the paper's teacher assignment)
+DETRDISTILL = 'detrdistill_deformable-detr_r50-r18_16xb2-50e_coco.py'
+HUNGARIAN = ('mmkd.HungarianKD', dict(layer_by_layer=True, cls_weight=1.0, l1_weight=5.0,
+                                      giou_weight=2.0))
 PAPER_DISTILLERS.update({
+    DETRDISTILL: [HUNGARIAN,
+                  ('mmkd.TargetAwareFeatureKD', dict(num_selected=100, loss_weight=1.0)),
+                  ('mmkd.QueryPriorAssignmentKD', dict(assignment='teacher', loss_weight=1.0))],
     'kd-detr_dab-detr_r50-r18_8xb2-50e_coco.py': [KD_DETR],
     HUNGARIAN_KD_DETR: [KD_DETR],
     'kd-detr_dino-4scale_r50-r18_8xb2-12e_coco.py': [KD_DETR],
-    HUNGARIAN_PLAIN: [('mmkd.HungarianKD', dict(layer_by_layer=True, cls_weight=1.0,
-                                                l1_weight=5.0, giou_weight=2.0))],
+    HUNGARIAN_PLAIN: [HUNGARIAN],
 })
 
 # Teachers: mmdet's closest model-zoo entry to the paper's teacher (a Detectron2 3x model)
@@ -170,6 +178,7 @@ PAPER_MODELS.update({
     HUNGARIAN_KD_DETR: (DEFORMABLE_R50, (DEFORMABLE_R50, R18_C3_C5)),
     'kd-detr_dino-4scale_r50-r18_8xb2-12e_coco.py': (DINO_R50, (DINO_R50, R18_C3_C5)),
     HUNGARIAN_PLAIN: (DEFORMABLE_R50, (DEFORMABLE_R50, R18_C3_C5)),
+    DETRDISTILL: (DEFORMABLE_R50, (DEFORMABLE_R50, R18_C3_C5)),
 })
 
 # Schedules. ReviewKD's detection configs: 180k iterations at 8 images per step, the rate /10 at
@@ -185,6 +194,7 @@ DETR_SCHEDULES = {
                                                       base_batch_size=16),
     HUNGARIAN_KD_DETR: dict(max_epochs=50, milestones=[40], lr=2e-4, base_batch_size=32),
     HUNGARIAN_PLAIN: dict(max_epochs=50, milestones=[40], lr=2e-4, base_batch_size=32),
+    DETRDISTILL: dict(max_epochs=50, milestones=[40], lr=2e-4, base_batch_size=32),
     'kd-detr_dino-4scale_r50-r18_8xb2-12e_coco.py': dict(max_epochs=12, milestones=[11], lr=1e-4,
                                                          base_batch_size=16),
 }
@@ -428,14 +438,16 @@ def test_ms_recipe_is_its_1x_recipe_trained_at_the_authors_scales(ms_recipe, min
     assert max(height, width) <= 1333
 
 
-def test_hungarian_kd_recipe_is_the_smoke_tested_kd_detr_one_with_another_distiller():
+@pytest.mark.parametrize('recipe', [HUNGARIAN_PLAIN, DETRDISTILL])
+def test_detrdistill_recipes_are_the_smoke_tested_kd_detr_one_with_other_distillers(recipe):
     """Only the Deformable DETR KD-DETR recipe runs in the smoke test; the Hungarian-matched KD
-    recipe differs from it in the distiller alone."""
-    hungarian = plain(recipe_config(osp.join(CONFIGS, 'coco', HUNGARIAN_PLAIN))._cfg_dict)
+    and DETRDistill recipes differ from it in their distillers alone."""
+    detrdistill = plain(recipe_config(osp.join(CONFIGS, 'coco', recipe))._cfg_dict)
     kd_detr = plain(recipe_config(osp.join(CONFIGS, 'coco', HUNGARIAN_KD_DETR))._cfg_dict)
-    assert [d['type'] for d in hungarian['model'].pop('distillers')] == ['mmkd.HungarianKD']
+    assert [d['type'] for d in detrdistill['model'].pop('distillers')] == [
+        name for name, _ in PAPER_DISTILLERS[recipe]]
     assert [d['type'] for d in kd_detr['model'].pop('distillers')] == ['mmkd.KDDETR']
-    assert hungarian == kd_detr
+    assert detrdistill == kd_detr
 
 
 def test_plain_reviewkd_mask_recipe_is_the_smoke_tested_one_less_mask_head_kd():

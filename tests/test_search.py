@@ -130,8 +130,9 @@ def test_the_search_space_is_what_builds_on_the_pair(teacher_checkpoint, tmp_pat
     terms, skipped = shapes_terms
     assert [t.name for t in terms] == ['pkd', 'cwd', 'mgd', 'fgd', 'reviewkd', 'rpn_roi_kd',
                                        'roi_crosskd']
-    assert sorted(skipped) == ['crosskd', 'hungarian_kd', 'kd_detr', 'ld', 'logit_kd']
-    for detr_term in ('hungarian_kd', 'kd_detr'):
+    assert sorted(skipped) == ['crosskd', 'hungarian_kd', 'kd_detr', 'ld', 'logit_kd',
+                               'query_prior', 'target_aware']
+    for detr_term in ('hungarian_kd', 'kd_detr', 'query_prior', 'target_aware'):
         assert 'is not a DETR-family detector' in skipped.pop(detr_term)
     assert all("'bbox_head" in reason for reason in skipped.values()), skipped
     with pytest.raises(ValueError, match=r"--terms \['pdk'\]: unknown"):

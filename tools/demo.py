@@ -24,8 +24,9 @@ two-stage teacher for a one-stage student, levels paired by stride), method ``re
 (both by default) and ``logitkd`` (logit KD on the dense classification branch).
 ``shapes_detr``: DINO on the shapes set (ResNet-18 w32 teacher, w8 student, the same
 transformer), methods ``kd_detr`` (default: KD-DETR's distillation points), ``pkd`` (PKD on the
-necks), ``kd_detr_pkd`` (both) and ``hungarian_kd`` (DETRDistill's Hungarian-matched
-predictions); teacher and student train 24 epochs (AdamW) by default.
+necks), ``kd_detr_pkd`` (both), ``hungarian_kd`` (DETRDistill's Hungarian-matched
+predictions) and ``detrdistill`` (its three terms); teacher and student train 24 epochs
+(AdamW) by default.
 ``faces``: RetinaNet on the face set, methods ``clskd`` (default), ``logitkd`` and
 ``two_teachers`` (logit KD from the mean of two teachers' probabilities, MEAL V2).
 ``masks``: Mask R-CNN on the shapes set (box and mask mAP), methods ``reviewkd``,
@@ -174,7 +175,9 @@ TASKS = {
                      pkd=('pkd_dino.py', 'student + PKD (neck)'),
                      kd_detr_pkd=('kd_detr_pkd_dino.py', 'student + KD-DETR + PKD'),
                      hungarian_kd=('hungarian_kd_dino.py',
-                                   'student + Hungarian-matched KD (DETRDistill)')),
+                                   'student + Hungarian-matched KD (DETRDistill)'),
+                     detrdistill=('detrdistill_dino.py',
+                                  'student + DETRDistill (its three terms)')),
         default_methods=['kd_detr'], teacher_epochs=24, student_epochs=24),
     'faces': dict(
         teacher=('retinanet_r18w32_teacher_faces.py', 'teacher (RetinaNet R18 w32, FPN 64)'),

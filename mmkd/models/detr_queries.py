@@ -19,6 +19,7 @@ an attention mask between the two groups would make it: no query attends across)
 The families are registered by detector class; a subclass of a registered class (a user's
 own DINO variant, say) finds its parent's entry.
 """
+import functools
 import inspect
 from typing import Dict, List, Tuple, Type
 
@@ -103,12 +104,26 @@ class DecoderQueries:
                points: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """The detector's answers to ``points``: class scores (L, N, P, C) and boxes
         (L, N, P, 4), normalised ``(cx, cy, w, h)``, of each of its L decoder layers."""
+        return self.decode_states(detector, decoder_inputs, points)[1:]
+
+    def decode_states(self, detector: nn.Module, decoder_inputs: dict, points: torch.Tensor
+                      ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """As :meth:`decode`, with the decoder's hidden states first: (L, N, P, D), what each
+        layer hands its head."""
         outputs = detector.forward_decoder(**self.decoder_inputs(detector, decoder_inputs,
                                                                  points))
         head = detector.bbox_head
-        if 'references' in inspect.signature(head.forward).parameters:
-            return head(outputs['hidden_states'], outputs['references'])
-        return head(outputs['hidden_states'])
+        states = outputs['hidden_states']
+        if _head_reads_references(type(head)):
+            return (states, *head(states, outputs['references']))
+        return (states, *head(states))
+
+
+@functools.lru_cache(maxsize=None)
+def _head_reads_references(head_class: type) -> bool:
+    """Whether the head's forward takes the decoder's reference boxes (the families that
+    refine boxes layer by layer)."""
+    return 'references' in inspect.signature(head_class.forward).parameters
 
 
 def _content_zeros(points: torch.Tensor, detector: nn.Module) -> torch.Tensor:
@@ -228,3 +243,31 @@ def run_transformer_inputs(detector: nn.Module, feats, batch_data_samples) -> di
     pre_decoder_inputs, _ = detector.pre_decoder(**encoder_outputs)
     decoder_inputs.update(pre_decoder_inputs)
     return decoder_inputs
+
+
+def own_query_answers(teacher: nn.Module, feats, batch_data_samples) -> dict:
+    """A teacher's transformer on its neck ``feats`` and its decoder on its own queries, once
+    per step for all the distillers that read them.
+
+    Args:
+        teacher: a :class:`~mmkd.models.FrozenTeacher` (in eval mode: no denoising queries).
+        feats: its neck's levels of this step (the record its taps made; the memo is kept on
+            ``teacher`` against this very object, so the next step's features recompute).
+        batch_data_samples: the step's data samples.
+
+    Returns:
+        dict: ``inputs`` (``forward_decoder``'s keyword arguments), ``points`` (N, Q, D) its
+        own queries as points, and per decoder layer ``states`` (L, N, Q, D), ``scores``
+        (L, N, Q, C) and ``boxes`` (L, N, Q, 4).
+    """
+    memo = teacher.__dict__.get('_own_query_answers')
+    if memo is not None and memo[0] is feats:
+        return memo[1]
+    detector = teacher.detector
+    queries = decoder_queries(detector, 'teacher')
+    inputs = run_transformer_inputs(detector, feats, batch_data_samples)
+    points = queries.own_points(detector, inputs)
+    states, scores, boxes = queries.decode_states(detector, inputs, points)
+    answers = dict(inputs=inputs, points=points, states=states, scores=scores, boxes=boxes)
+    teacher.__dict__['_own_query_answers'] = (feats, answers)
+    return answers

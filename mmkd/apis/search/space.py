@@ -44,6 +44,7 @@ TERMS = (
          FEATURE_RATIOS),
     Term('reviewkd', 'feature', (dict(type='mmkd.ReviewKD', student='neck', teacher='neck'), ),
          FEATURE_RATIOS),
+    Term('target_aware', 'feature', (dict(type='mmkd.TargetAwareFeatureKD'), ), FEATURE_RATIOS),
     Term('rpn_roi_kd', 'output', (dict(type='mmkd.RPNKD', **_CHEN_KD),
                                   dict(type='mmkd.RoIHeadKD', **_CHEN_KD))),
     Term('roi_crosskd', 'output', (dict(type='mmkd.RoICrossKD'), )),
@@ -52,6 +53,7 @@ TERMS = (
     Term('logit_kd', 'output', (dict(type='mmkd.DenseLogitKD', temperature=2.0), )),
     Term('kd_detr', 'output', (dict(type='mmkd.KDDETR'), )),
     Term('hungarian_kd', 'output', (dict(type='mmkd.HungarianKD'), )),
+    Term('query_prior', 'output', (dict(type='mmkd.QueryPriorAssignmentKD'), )),
 )
 
 

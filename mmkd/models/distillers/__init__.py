@@ -18,17 +18,20 @@ from .mgd import MGD
 from .object_relations import ObjectRelationDistiller
 from .paired_levels import PairedLevelsDistiller
 from .query_distiller import QueryDistiller
+from .query_prior_kd import QueryPriorAssignmentKD
 from .pkd import PKD
 from .relative_weight import RelativeLossWeight
 from .review_kd import ReviewKD
 from .rkd import RKD
 from .roi_crosskd import RoICrossKD
 from .similarity_preserving import SimilarityPreserving
+from .target_aware_kd import TargetAwareFeatureKD
 
 __all__ = ['BaseDistiller', 'LevelPair', 'build_distiller', 'level_strides', 'pair_levels',
            'registered_distillers', 'check_same_anchors', 'check_same_box_coder',
            'paired_heads', 'AttentionTransfer', 'ClsMapKD', 'CrossKD', 'CWD', 'DenseLogitKD',
            'FeatureHint', 'FGD', 'FSP', 'HungarianKD', 'KDDETR', 'LD', 'MaskHeadKD', 'MGD',
-           'ObjectRelationDistiller', 'QueryDistiller',
+           'ObjectRelationDistiller', 'QueryDistiller', 'QueryPriorAssignmentKD',
            'PairedLevelsDistiller', 'PKD', 'RelativeLossWeight', 'RKD', 'RoICrossKD',
-           'RoIHeadKD', 'RPNKD', 'ReviewKD', 'SimilarityPreserving']
+           'RoIHeadKD', 'RPNKD', 'ReviewKD', 'SimilarityPreserving',
+           'TargetAwareFeatureKD']

@@ -27,8 +27,8 @@ class HungarianKD(QueryDistiller):
     distillation. The defaults are the authors' (``BIVLab-USTC/DETRDistill``, Deformable DETR:
     matching and loss weights 1, 5, 2; every teacher query, no score threshold).
 
-    DETRDistill's two other terms (target-aware feature distillation, query-prior assignment
-    distillation) are not part of this distiller.
+    DETRDistill's two other terms are :class:`TargetAwareFeatureKD` and
+    :class:`QueryPriorAssignmentKD`.
 
     Args:
         layer_by_layer (bool): student layer ``l`` learns teacher layer ``l`` (both decoders
@@ -69,10 +69,8 @@ class HungarianKD(QueryDistiller):
     def teacher_forward(self, student_records, teacher_records, teacher):
         """The teacher's class probabilities (L, N, Q, C) and boxes (L, N, Q, 4) of each of its
         decoder layers, on its own queries."""
-        detector = teacher.detector
-        inputs = self.teacher_decoder_inputs(student_records, teacher_records, detector)
-        scores, boxes = self.teacher_queries.decode(
-            detector, inputs, self.teacher_queries.own_points(detector, inputs))
+        answers = self.teacher_answers(student_records, teacher_records, teacher)
+        scores, boxes = answers['scores'], answers['boxes']
         probabilities = scores.sigmoid() if self.sigmoid else scores.softmax(dim=-1)
         return dict(probabilities=probabilities, boxes=boxes)
 

@@ -1,24 +1,12 @@
 """KD-DETR (Wang et al., CVPR 2024): consistent distillation points for DETR-family students."""
-import inspect
 from typing import Optional
 
 import torch
-from torch import nn
 
 from mmkd.registry import MODELS
 from ..detr_queries import sigmoid_scores
 from ..losses import query_kd_losses, teacher_confidence
 from .query_distiller import QueryDistiller
-
-
-def _call_arguments(record_inputs: dict, method) -> dict:
-    """A method tap's recorded arguments as keyword arguments for calling ``method`` again
-    (the ``**kwargs`` it collected spread out)."""
-    arguments = dict(record_inputs)
-    for name, parameter in inspect.signature(method).parameters.items():
-        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
-            arguments.update(arguments.pop(name, {}))
-    return arguments
 
 
 @MODELS.register_module()
@@ -77,23 +65,7 @@ class KDDETR(QueryDistiller):
 
     def setup(self, student_records, teacher_records, student_model, teacher_model):
         super().setup(student_records, teacher_records, student_model, teacher_model)
-        sides = dict(student=(student_model, self.student_queries),
-                     teacher=(teacher_model, self.teacher_queries))
-        described = {side: (f'{type(model).__name__} ({queries.point_kind} points of '
-                            f'{queries.point_width(model)} values, '
-                            f'{model.bbox_head.num_classes} classes, '
-                            f'{"sigmoid" if sigmoid_scores(model) else "softmax"} scores)')
-                     for side, (model, queries) in sides.items()}
-        same = (self.student_queries.point_kind == self.teacher_queries.point_kind
-                and self.student_queries.point_width(student_model)
-                == self.teacher_queries.point_width(teacher_model)
-                and student_model.bbox_head.num_classes == teacher_model.bbox_head.num_classes
-                and sigmoid_scores(student_model) == sigmoid_scores(teacher_model))
-        if not same:
-            raise ValueError(f'KDDETR feeds both decoders the same points and compares their '
-                             f'class scores, so the two must take points of one kind and '
-                             f'width and score the same classes the same way: student '
-                             f'{described["student"]}, teacher {described["teacher"]}')
+        self.check_shared_points(student_model, teacher_model, scores=True)
         self.sigmoid = sigmoid_scores(teacher_model)
         self.point_width = self.student_queries.point_width(student_model)
 
@@ -104,36 +76,43 @@ class KDDETR(QueryDistiller):
             return torch.rand(shape, device=device)
         return torch.randn(shape, device=device)
 
-    def specific_points(self, teacher: nn.Module, decoder_inputs: dict) -> torch.Tensor:
-        """(N, K, D) the teacher's own queries, its ``num_specific`` highest-scoring first."""
-        own = self.teacher_queries.own_points(teacher, decoder_inputs)
-        if self.num_specific is None or self.num_specific >= own.shape[1]:
+    def specific_points(self, own: dict) -> dict:
+        """The teacher's own queries (``own``: :meth:`teacher_answers`), its ``num_specific``
+        highest-scoring: their points (N, K, D), or with all of them, also its answers."""
+        points = own['points']
+        if self.num_specific is None or self.num_specific >= points.shape[1]:
             return own
-        scores, _ = self.teacher_queries.decode(teacher, decoder_inputs, own)
-        confidence = teacher_confidence(scores[-1].flatten(0, 1), self.sigmoid)
-        top = confidence.view(own.shape[:2]).topk(self.num_specific, dim=1).indices
-        return own.gather(1, top[..., None].expand(-1, -1, own.shape[-1]))
+        confidence = teacher_confidence(own['scores'][-1].flatten(0, 1), self.sigmoid)
+        top = confidence.view(points.shape[:2]).topk(self.num_specific, dim=1).indices
+        return dict(points=points.gather(1, top[..., None].expand(-1, -1, points.shape[-1])))
 
     def teacher_forward(self, student_records, teacher_records, teacher):
         """The teacher's transformer on its neck features, then its last decoder layer's
-        class scores (N, P, C) and boxes (N, P, 4) on each set of points."""
+        class scores (N, P, C) and boxes (N, P, 4) on each set of points (a subset of its
+        own queries decoded as a set of its own: they attend to each other only)."""
         detector = teacher.detector
-        inputs = self.teacher_decoder_inputs(student_records, teacher_records, detector)
+        own = self.teacher_answers(student_records, teacher_records, teacher)
         point_sets = {}
         if self.num_general:
-            memory = inputs['memory']
-            point_sets['general'] = self.general_points(len(memory), memory.device)
+            memory = own['inputs']['memory']
+            point_sets['general'] = dict(points=self.general_points(len(memory),
+                                                                    memory.device))
         if self.num_specific != 0:
-            point_sets['specific'] = self.specific_points(detector, inputs)
+            point_sets['specific'] = self.specific_points(own)
         answers = {}
-        for name, points in point_sets.items():
-            scores, boxes = self.teacher_queries.decode(detector, inputs, points)
-            answers[name] = dict(points=points, scores=scores[-1], boxes=boxes[-1])
+        for name, point_set in point_sets.items():
+            if 'scores' in point_set:
+                scores, boxes = point_set['scores'], point_set['boxes']
+            else:
+                scores, boxes = self.teacher_queries.decode(detector, own['inputs'],
+                                                            point_set['points'])
+            answers[name] = dict(points=point_set['points'], scores=scores[-1],
+                                 boxes=boxes[-1])
         return answers
 
     def loss(self, student_records, teacher_records):
         student = self.student
-        inputs = _call_arguments(student_records['decoder']['inputs'], student.forward_decoder)
+        inputs = self.student_decoder_inputs(student_records)
         losses = {}
         for name in ('general', 'specific'):
             if name not in teacher_records:

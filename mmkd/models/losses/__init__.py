@@ -14,13 +14,15 @@ from .relations import (normalised_distances, rkd_angle_loss, rkd_distance_loss,
 from .soft_mask import soft_mask_bce
 from .soft_label import sigmoid_as_two_way, teacher_bounded_l2, weighted_soft_ce
 from .squared_error import squared_error_per_image
+from .target_aware import masked_mse, query_prior_mask, query_quality
 
 __all__ = ['attention_maps', 'attention_transfer_distance', 'box_masks',
            'channel_wise_divergence', 'cls_map_kd_loss', 'edge_distribution_kd',
            'flow_matrix', 'focal_losses', 'fsp_distance', 'hcl_loss',
            'match_channel_statistics', 'match_to_teacher', 'matched_logit_losses',
-           'mining_mask', 'mining_threshold',
+           'masked_mse', 'mining_mask', 'mining_threshold',
            'normalised_distances', 'pearson_distance', 'quality_focal_kd', 'query_kd_losses',
+           'query_prior_mask', 'query_quality',
            'rkd_angle_loss', 'rkd_distance_loss', 'sigmoid_as_two_way',
            'sigmoid_softened_kl', 'similarity_matrix', 'similarity_preserving_loss',
            'soft_class_cost', 'soft_mask_bce', 'softened_kl', 'spatial_attention',
