@@ -250,9 +250,10 @@ def own_query_answers(teacher: nn.Module, feats, batch_data_samples) -> dict:
     per step for all the distillers that read them.
 
     Args:
-        teacher: a :class:`~mmkd.models.FrozenTeacher` (in eval mode: no denoising queries).
-        feats: its neck's levels of this step (the record its taps made; the memo is kept on
-            ``teacher`` against this very object, so the next step's features recompute).
+        teacher: a :class:`~mmkd.models.FrozenTeacher` (in eval mode: no denoising queries);
+            the answers are kept in its ``step_memo`` for the other distillers of the step
+            (the memo is emptied after the step's teacher work).
+        feats: its neck's levels of this step (the record its taps made).
         batch_data_samples: the step's data samples.
 
     Returns:
@@ -260,7 +261,7 @@ def own_query_answers(teacher: nn.Module, feats, batch_data_samples) -> dict:
         own queries as points, and per decoder layer ``states`` (L, N, Q, D), ``scores``
         (L, N, Q, C) and ``boxes`` (L, N, Q, 4).
     """
-    memo = teacher.__dict__.get('_own_query_answers')
+    memo = teacher.step_memo.get('own_query_answers')
     if memo is not None and memo[0] is feats:
         return memo[1]
     detector = teacher.detector
@@ -269,5 +270,5 @@ def own_query_answers(teacher: nn.Module, feats, batch_data_samples) -> dict:
     points = queries.own_points(detector, inputs)
     states, scores, boxes = queries.decode_states(detector, inputs, points)
     answers = dict(inputs=inputs, points=points, states=states, scores=scores, boxes=boxes)
-    teacher.__dict__['_own_query_answers'] = (feats, answers)
+    teacher.step_memo['own_query_answers'] = (feats, answers)
     return answers

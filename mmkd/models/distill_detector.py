@@ -321,8 +321,12 @@ class DistillDetector(BaseDetector):
         ``merge_teachers`` where it reads several. Returns per distiller ``{role: record}``
         (fp32)."""
         features = self.teacher_features(batch_inputs, batch_data_samples)
-        return [self.read_teachers(index, student, features, batch_inputs.device)
-                for index, student in enumerate(student_records)]
+        try:
+            return [self.read_teachers(index, student, features, batch_inputs.device)
+                    for index, student in enumerate(student_records)]
+        finally:
+            for teacher in self._frozen:
+                teacher.step_memo.clear()
 
     def teacher_features(self, batch_inputs: torch.Tensor, batch_data_samples) -> List[dict]:
         """Each teacher's backbone and neck records (:meth:`FrozenTeacher.features`)."""

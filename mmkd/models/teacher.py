@@ -108,6 +108,10 @@ class FrozenTeacher(nn.Module):
         if self.channels_last:
             self.detector.to(memory_format=torch.channels_last)
         self.taps = TapSet(self.detector, 'teacher')
+        # what several distillers read of one step's teacher run, computed once: filled by
+        # them (mmkd.models.detr_queries.own_query_answers), emptied after each step's
+        # teacher work (DistillDetector.teacher_records)
+        self.step_memo = {}
         self.eval()
 
     @classmethod
