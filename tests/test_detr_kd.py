@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmdet.registry import MODELS as MMDET_MODELS
 
-from conftest import TEACHER_CONFIG
+from conftest import STUDENT_CONFIG, TEACHER_CONFIG
 from detr_models import DETR_FAMILY, tiny_detr
 from mmkd.models.detr_queries import decoder_queries, run_transformer_inputs
 from mmkd.models.teacher import load_model_config
@@ -251,6 +251,24 @@ def test_every_detr_family_student_distils_its_neck_from_a_detr_and_a_cnn_teache
         assert losses['loss_pkd'].item() > 0
         grads = [p.grad for p in model.student.neck.parameters()]
         assert any(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+def test_a_cnn_student_distils_its_neck_from_a_detr_teacher(tmp_path):
+    """The other direction, as configs/pkd_dino_to_frcnn_shapes.py: the shapes Faster R-CNN
+    student takes PKD from a DINO teacher's neck on the strides they share (DINO's 8-64 of the
+    FPN's 4-64), through connectors to the teacher's width; a step trains the student's
+    neck."""
+    checkpoint = saved_detr(tmp_path, 'dino')
+    model = distill_detr(load_model_config(STUDENT_CONFIG), tiny_detr('dino'), checkpoint,
+                         [dict(type='mmkd.PKD', student='neck', teacher='neck')])
+    pkd = model.distillers[0]
+    assert [pair.stride for pair in pkd.pairs] == [8, 16, 32, 64]
+    assert {adapter[0].out_channels for adapter in pkd.adapters} == {256}
+    inputs, samples = fake_batch(size=64)
+    losses = model.train().loss(inputs, samples)
+    losses['loss_pkd'].backward()
+    grads = [p.grad for p in model.student.neck.parameters()]
+    assert any(g is not None and g.abs().sum() > 0 for g in grads)
 
 
 def hungarian_by_hand(s, sb, p, tb, sigmoid, weights=(1.0, 5.0, 2.0)):

@@ -1,14 +1,19 @@
 """DETRDistill's feature and query terms (Chang et al., ICCV 2023): the target-aware feature
 loss against the formula written out here, and the query-prior assignment loss against the
 detectors' own detection losses."""
+import os.path as osp
+
 import numpy as np
 import pytest
 import torch
 from mmdet.registry import MODELS as MMDET_MODELS
 
-from conftest import TEACHER_CONFIG
+from conftest import CONFIGS, TEACHER_CONFIG
 from detr_models import tiny_detr
+from mmkd.models.teacher import load_model_config
 from mmkd.models.losses import masked_mse, query_prior_mask, query_quality
+from mmkd.registry import MODELS
+from mmkd.utils import load_run_config
 from test_detr_kd import distill_detr, quiet_train, saved_detr, xyxy_by_hand
 from test_distill_detector import fake_batch
 
@@ -236,3 +241,33 @@ def test_the_teachers_decoder_runs_once_a_step_for_every_query_distiller(tmp_pat
     assert len(calls) == 2 and model.teacher.step_memo == {}
     assert not torch.allclose(first.teacher_records[0]['probabilities'],
                               second.teacher_records[0]['probabilities'])
+
+
+# the shapes DINO configs and what each must log
+SHAPES_DINO_CONFIGS = {
+    'kd_detr_dino.py': ['loss_kddetr_general_cls', 'loss_kddetr_specific_cls'],
+    'pkd_dino.py': ['loss_pkd'],
+    'kd_detr_pkd_dino.py': ['loss_kddetr_general_cls', 'loss_pkd'],
+    'hungarian_kd_dino.py': ['loss_hungarian_kd_cls'],
+    'detrdistill_dino.py': ['loss_hungarian_kd_cls', 'loss_target_aware',
+                            'loss_query_prior_cls'],
+    'pkd_dino_to_frcnn_shapes.py': ['loss_pkd'],
+}
+
+
+@pytest.mark.parametrize('config', sorted(SHAPES_DINO_CONFIGS))
+def test_shapes_dino_configs_take_a_step(tmp_path, config):
+    """Each shipped shapes DINO config (and the DINO -> Faster R-CNN one) builds with its
+    teacher at random weights and takes a step on 96 px images with its distillers' losses."""
+    cfg = load_run_config(osp.join(CONFIGS, config), work_dir=str(tmp_path))
+    teacher = MMDET_MODELS.build(load_model_config(cfg.model.teacher.config))
+    teacher.init_weights()
+    checkpoint = str(tmp_path / 'teacher.pth')
+    torch.save(dict(state_dict=teacher.state_dict()), checkpoint)
+    cfg.model.teacher.checkpoint = checkpoint
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    inputs, samples = fake_batch(size=96)
+    losses = quiet_train(model).loss(inputs, samples)
+    for name in SHAPES_DINO_CONFIGS[config]:
+        assert name in losses and torch.isfinite(losses[name]).all(), name
