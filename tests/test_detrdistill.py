@@ -252,13 +252,15 @@ SHAPES_DINO_CONFIGS = {
     'detrdistill_dino.py': ['loss_hungarian_kd_cls', 'loss_target_aware',
                             'loss_query_prior_cls'],
     'pkd_dino_to_frcnn_shapes.py': ['loss_pkd'],
+    'pkd_frcnn_to_dino_shapes.py': ['loss_pkd'],
 }
 
 
 @pytest.mark.parametrize('config', sorted(SHAPES_DINO_CONFIGS))
 def test_shapes_dino_configs_take_a_step(tmp_path, config):
-    """Each shipped shapes DINO config (and the DINO -> Faster R-CNN one) builds with its
-    teacher at random weights and takes a step on 96 px images with its distillers' losses."""
+    """Each shipped shapes DINO config (and the two across DINO and Faster R-CNN) builds with
+    its teacher at random weights and takes a step on 96 px images with its distillers'
+    losses."""
     cfg = load_run_config(osp.join(CONFIGS, config), work_dir=str(tmp_path))
     teacher = MMDET_MODELS.build(load_model_config(cfg.model.teacher.config))
     teacher.init_weights()
