@@ -38,9 +38,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import mmkd  # noqa: F401  (registers mmkd's modules)
-from mmkd.apis.benchmark import (distill_cost, method_distillers, profile_distill_step,
-                                 synthetic_batches)
-from mmkd.models.teacher import load_model_config
+from mmkd.apis.benchmark import (distill_cost, fresh_teacher_checkpoint, method_distillers,
+                                 profile_distill_step, synthetic_batches)
 from mmkd.utils import config_argument, load_run_config
 
 
@@ -71,31 +70,6 @@ def parse_args():
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings (applied to every config)')
     return parser.parse_args()
-
-
-def fresh_teacher_checkpoint(teacher_config, directory: str) -> str:
-    """The teacher at its initial weights, saved; pretrained backbone weights (``init_cfg`` of
-    type ``Pretrained``) are not fetched, as speed does not depend on them."""
-    config = load_model_config(teacher_config)
-    drop_pretrained_init(config)
-    teacher = MODELS.build(config)
-    teacher.init_weights()
-    path = osp.join(directory, 'teacher_init.pth')
-    torch.save(dict(state_dict=teacher.state_dict()), path)
-    return path
-
-
-def drop_pretrained_init(config) -> None:
-    """Remove every ``init_cfg`` of type ``Pretrained`` from a model config, in place."""
-    if isinstance(config, dict):
-        init = config.get('init_cfg')
-        if isinstance(init, dict) and init.get('type') == 'Pretrained':
-            config['init_cfg'] = None
-        for value in config.values():
-            drop_pretrained_init(value)
-    elif isinstance(config, (list, tuple)):
-        for value in config:
-            drop_pretrained_init(value)
 
 
 def batches_for(cfg, model, args) -> list:

@@ -1,4 +1,4 @@
-"""mmkd and MMRazor 1.0 side by side in one process: MMRazor's own Faster R-CNN R101 -> R50
+"""mmkd and MMRazor 1.0 side by side: MMRazor's own Faster R-CNN R101 -> R50
 configs (CWD, PKD) and mmkd's distiller at the same settings, on the same weights and batches.
 
     bash tools/mmrazor_env.sh      # once: a scratch virtualenv with MMRazor 1.0.0 beside mmkd
@@ -39,7 +39,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmkd  # noqa: F401  (registers mmkd's modules)
-from mmkd.apis.benchmark import PeakMemory, measure, synthetic_batches
+from mmkd.apis.benchmark import (PeakMemory, fresh_teacher_checkpoint, measure,
+                                 synthetic_batches, update)
 from mmkd.models.teacher import load_model_config
 from mmkd.registry import MODELS
 
@@ -130,16 +131,13 @@ def build_pair(method: str, directory: str):
 
 def build_one(toolkit: str, method: str, directory: str):
     """One of the three alone (``toolkit``: ``'student alone'``, ``'MMRazor'`` or ``'mmkd'``),
-    at its built weights."""
+    at random weights (memory does not depend on them)."""
     cfg = razor_config(method)
     if toolkit == 'MMRazor':
         model = razor_model(cfg)
     elif toolkit == 'mmkd':
-        teacher = MODELS.build(load_model_config(cfg.model.teacher.cfg_path))
-        checkpoint = osp.join(directory, 'teacher.pth')
-        torch.save(dict(state_dict=teacher.state_dict()), checkpoint)
-        del teacher
-        model = mmkd_model(cfg, method, checkpoint)
+        model = mmkd_model(cfg, method,
+                           fresh_teacher_checkpoint(cfg.model.teacher.cfg_path, directory))
     else:
         model = student_model(cfg)
     model.train()
@@ -181,11 +179,9 @@ def split_losses(losses: dict, student_prefix: str, distill_prefix: str) -> dict
         return sum(float(part.detach()) for part in parts)
     split = {'distill': 0.0}
     for name, v in losses.items():
-        if not name.startswith(student_prefix + 'loss') and not name.startswith(distill_prefix):
-            continue
         if name.startswith(distill_prefix):
             split['distill'] += value(v)
-        else:
+        elif name.startswith(student_prefix + 'loss'):
             split[name[len(student_prefix):]] = value(v)
     return split
 
@@ -207,9 +203,7 @@ def step(model, optimizer):
     """A training step of ``model``: its losses, backward, SGD step."""
     def run(inputs, samples):
         loss, _ = model.parse_losses(model.loss(inputs, samples))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        update(loss, optimizer)
     return run
 
 

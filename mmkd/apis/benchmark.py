@@ -2,6 +2,7 @@
 batches, interleaved so that a noisy machine slows all three alike."""
 import ctypes
 import ctypes.util
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -62,6 +63,31 @@ class PeakMemory:
         raise RuntimeError(f'/proc/self/status has no {field}')
 
 
+def fresh_teacher_checkpoint(teacher_config, directory: str) -> str:
+    """The teacher at its initial weights, saved; pretrained backbone weights (``init_cfg`` of
+    type ``Pretrained``) are not fetched, as speed does not depend on them."""
+    config = load_model_config(teacher_config)
+    drop_pretrained_init(config)
+    teacher = MMDET_MODELS.build(config)
+    teacher.init_weights()
+    path = os.path.join(directory, 'teacher_init.pth')
+    torch.save(dict(state_dict=teacher.state_dict()), path)
+    return path
+
+
+def drop_pretrained_init(config) -> None:
+    """Remove every ``init_cfg`` of type ``Pretrained`` from a model config, in place."""
+    if isinstance(config, dict):
+        init = config.get('init_cfg')
+        if isinstance(init, dict) and init.get('type') == 'Pretrained':
+            config['init_cfg'] = None
+        for value in config.values():
+            drop_pretrained_init(value)
+    elif isinstance(config, (list, tuple)):
+        for value in config:
+            drop_pretrained_init(value)
+
+
 def student_alone(distill_model: nn.Module, student_cfg) -> nn.Module:
     """A separate copy of the student (no taps), built from its config with the same weights."""
     student = MMDET_MODELS.build(load_model_config(student_cfg, 'model.student'))
@@ -69,7 +95,9 @@ def student_alone(distill_model: nn.Module, student_cfg) -> nn.Module:
     return student.to(next(distill_model.parameters()).device).train()
 
 
-def _update(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+def update(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+    """The end of a training step: ``loss`` backward and an ``optimizer`` step, marked for
+    the profiler."""
     optimizer.zero_grad()
     with record_function('mmkd:backward'):
         loss.backward()
@@ -95,13 +123,13 @@ class DistillPhases:
     def student_step(self, inputs, samples):
         """A student alone (no taps): loss, backward, SGD step."""
         loss, _ = self.student.parse_losses(self.student.loss(inputs, samples))
-        _update(loss, self.student_optimizer)
+        update(loss, self.student_optimizer)
 
     def distill_step(self, inputs, samples):
         """The same for the distilled model."""
         self.last = self.model.distill_step(inputs, samples)
         loss, _ = self.model.parse_losses(self.last.losses)
-        _update(loss, self.distill_optimizer)
+        update(loss, self.distill_optimizer)
 
     def teacher_forward(self, inputs, samples):
         """All the teacher runs in a distilled step (backbone, neck and the heads distillers
