@@ -1,15 +1,19 @@
 """tools/benchmark.py: memory peaks per call, the phases of a distilled step, and the tool end to
 end on a tiny run."""
 import json
+import math
+import os.path as osp
 import re
 
 import pytest
 import torch
+from mmengine.config import Config
 
-from conftest import REVIEWKD_CONFIG, model_config, run_tool
-from mmkd.apis.benchmark import (DistillPhases, PeakMemory, distill_cost, measure,
-                                 method_distillers, profile_distill_step,
+from conftest import CONFIGS, REVIEWKD_CONFIG, model_config, run_tool
+from mmkd.apis.benchmark import (DistillPhases, PeakMemory, build_initialised, distill_cost,
+                                 measure, method_distillers, profile_distill_step,
                                  student_alone, synthetic_batches)
+from mmkd.registry import MODELS as MMKD_MODELS
 from test_distill_detector import fake_batch
 from test_frcnn_kd import HINT_CONFIG, build_hint
 
@@ -97,9 +101,23 @@ def test_teacher_phase_runs_the_heads_distillers_need_on_the_students_rois(teach
     assert all(p.grad is None for p in model.student.parameters())   # the records were leaves
 
 
+def test_the_benchmarked_student_starts_at_its_own_initialisation(teacher_checkpoint):
+    """As a training run starts it: a RetinaNet classifier at the focal-loss prior, bias
+    ``-log((1 - pi) / pi)`` with pi = 0.01 (Lin et al. 2017, section 4.1), not PyTorch's default
+    (whose first focal loss at COCO size is ~1e4 and diverges)."""
+    cfg = Config.fromfile(osp.join(CONFIGS, 'reviewkd_frcnn_to_retinanet.py')).model
+    cfg.teacher.checkpoint = teacher_checkpoint
+    model = build_initialised(cfg)
+    bias = model.student.bbox_head.retina_cls.bias
+    assert torch.allclose(bias, torch.full_like(bias, -math.log(0.99 / 0.01)))
+
+
 def test_methods_are_the_search_terms_on_the_configs_pair_and_combine_with_a_plus():
-    assert [(c['type'], c['loss_weight']) for c in method_distillers('pkd+rpn_roi_kd')] == [
-        ('mmkd.PKD', 1.0), ('mmkd.RPNKD', 1.0), ('mmkd.RoIHeadKD', 1.0)]
+    assert [c['type'] for c in method_distillers('pkd+rpn_roi_kd')] == [
+        'mmkd.PKD', 'mmkd.RPNKD', 'mmkd.RoIHeadKD']
+    # each at its own default weight: MGD's summed loss at weight 1 diverges at COCO size
+    mgd = MMKD_MODELS.build(method_distillers('mgd')[0])
+    assert mgd.loss_weight == 2e-5
     with pytest.raises(ValueError, match="'pdk' is not one of"):
         method_distillers('pkd+pdk')
 

@@ -96,6 +96,9 @@ PAPER_DISTILLERS = {
     # Jin et al., ICB 2019: the reference mining rule, alpha 50
     'clsmapkd_retinanet_r50-mobilenetv2_fpn_2x_widerface.py': [
         ('mmkd.ClsMapKD', dict(mode='seed', alpha=50.0, scale=16.2, beta=6.4))],
+    # Zheng et al., CVPR 2022, as mmdet's configs/ld/ld_r50-gflv1-r101_fpn_1x_coco.py: loss_ld
+    # KnowledgeDistillationKLDivLoss, T 10, weight 0.25
+    'ld_gfl_r101-r50_fpn_1x_coco.py': [('mmkd.LD', dict(temperature=10.0, loss_weight=0.25))],
 }
 PAPER_DISTILLERS.update({ms: PAPER_DISTILLERS[one_x] for ms, one_x in MS_VARIANTS.items()})
 # KD-DETR (Wang et al., CVPR 2024; the authors' code Myleswork/KD-DETR, KDCriterion): T 10, class,
@@ -126,11 +129,13 @@ FRCNN_R101_3X = 'mmdet::faster_rcnn/faster-rcnn_r101_fpn_ms-3x_coco.py'
 FRCNN_R50_3X = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_ms-3x_coco.py'
 RETINANET_R101_3X = 'mmdet::retinanet/retinanet_r101_fpn_ms-640-800-3x_coco.py'
 MASK_R101_3X = 'mmdet::mask_rcnn/mask-rcnn_r101_fpn_ms-poly-3x_coco.py'
+GFL_R101_2X = 'mmdet::gfl/gfl_r101_fpn_ms-2x_coco.py'     # the teacher mmdet's LD configs load
 FACE_TEACHER = osp.join(CONFIGS, 'widerface', 'retinanet_r50_fpn_2x_widerface.py')
 # Students: mmdet's 1x configs
 FRCNN_R50_1X = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 RETINANET_R50_1X = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
 MASK_R50_1X = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
+GFL_R50_1X = 'mmdet::gfl/gfl_r50_fpn_1x_coco.py'
 
 # The backbone changes a student makes to the mmdet config it names. R18 as mmdet's
 # retinanet_r18_fpn_1x_coco.py makes it (torchvision weights, 64-512 channels).
@@ -162,6 +167,7 @@ PAPER_MODELS = {
     MASK_PLAIN: (MASK_R101_3X, (MASK_R50_1X, None)),
     MASK_PLUS: (MASK_R101_3X, (MASK_R50_1X, None)),
     'hintkd_faster-rcnn_r101-r50_fpn_1x_coco.py': (FRCNN_R101_3X, (FRCNN_R50_1X, None)),
+    'ld_gfl_r101-r50_fpn_1x_coco.py': (GFL_R101_2X, (GFL_R50_1X, None)),
     'clsmapkd_retinanet_r50-mobilenetv2_fpn_2x_widerface.py': (FACE_TEACHER,
                                                                (FACE_TEACHER, FACE_MV2)),
 }
@@ -209,7 +215,7 @@ DISTILL_LOSSES = {'mmkd.ReviewKD': 'loss_reviewkd', 'mmkd.MaskHeadKD': 'loss_mas
                   'mmkd.FeatureHint': 'loss_hint', 'mmkd.RPNKD': 'loss_rpn_kd_cls',
                   'mmkd.RoIHeadKD': 'loss_rcnn_kd_cls', 'mmkd.ClsMapKD': 'loss_cls_map_kd',
                   'mmkd.KDDETR': 'loss_kddetr_general_cls',
-                  'mmkd.HungarianKD': 'loss_hungarian_kd_cls'}
+                  'mmkd.HungarianKD': 'loss_hungarian_kd_cls', 'mmkd.LD': 'loss_ld'}
 
 
 def recipe_id(path):
@@ -275,15 +281,16 @@ def test_recipe_teachers_are_mmdet_model_zoo_entries_and_weights_are_the_papers(
         assert zoo[teacher.checkpoint] == teacher.config
     else:
         assert 'widerface' in recipe, 'COCO recipes take their teacher from the model zoo'
-    # the student's own schedule at 2 images per GPU; mmdet trains RetinaNet at lr 0.01,
-    # two-stage detectors at 0.02, its DETRs at their AdamW rates
+    # the student's own schedule at 2 images per GPU; mmdet trains RetinaNet and GFL at lr
+    # 0.01, two-stage detectors at 0.02, its DETRs at their AdamW rates
     assert cfg.train_dataloader.batch_size == 2
     if name in DETR_SCHEDULES:
         assert cfg.train_cfg.max_epochs == DETR_SCHEDULES[name]['max_epochs']
         assert cfg.optim_wrapper.optimizer.lr == DETR_SCHEDULES[name]['lr']
         return
     assert cfg.train_cfg.max_epochs == (24 if 'widerface' in recipe else 12)
-    assert cfg.optim_wrapper.optimizer.lr == (0.01 if 'retinanet' in name else 0.02)
+    one_stage = 'retinanet' in name or '_gfl_' in name
+    assert cfg.optim_wrapper.optimizer.lr == (0.01 if one_stage else 0.02)
 
 
 @functools.lru_cache(maxsize=None)

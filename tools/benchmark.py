@@ -32,14 +32,13 @@ import tempfile
 import time
 
 import torch
-from mmdet.registry import MODELS
 from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import mmkd  # noqa: F401  (registers mmkd's modules)
-from mmkd.apis.benchmark import (distill_cost, fresh_teacher_checkpoint, method_distillers,
-                                 profile_distill_step, synthetic_batches)
+from mmkd.apis.benchmark import (build_initialised, distill_cost, fresh_teacher_checkpoint,
+                                 method_distillers, profile_distill_step, synthetic_batches)
 from mmkd.utils import config_argument, load_run_config
 
 
@@ -91,13 +90,13 @@ def variants(cfg, config: str, methods):
     methods that do not build on the pair are left out with the reason printed."""
     name = osp.basename(config)
     if not methods:
-        yield name, cfg, MODELS.build(cfg.model)
+        yield name, cfg, build_initialised(cfg.model)
         return
     for method in methods:
         variant = copy.deepcopy(cfg)
         variant.model.distillers = method_distillers(method)     # an unknown name raises
         try:
-            model = MODELS.build(variant.model)
+            model = build_initialised(variant.model)
         except Exception as err:  # noqa: BLE001 (a build error: the method does not apply)
             reason = str(err).strip('"').splitlines()[0][:200]
             print(f'{name}: left out {method}: {reason}', flush=True)

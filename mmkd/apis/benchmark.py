@@ -1,5 +1,6 @@
 """What distillation costs: a student step, a teacher forward and a distilled step, on the same
 batches, interleaved so that a noisy machine slows all three alike."""
+import copy
 import ctypes
 import ctypes.util
 import os
@@ -73,6 +74,20 @@ def fresh_teacher_checkpoint(teacher_config, directory: str) -> str:
     path = os.path.join(directory, 'teacher_init.pth')
     torch.save(dict(state_dict=teacher.state_dict()), path)
     return path
+
+
+def build_initialised(model_config) -> nn.Module:
+    """The distillation model as a training run starts it (built, then ``init_weights``: the
+    student's and the connectors' own initialisation; the teacher loads its checkpoint), but
+    without pretrained backbone weights (``init_cfg`` of type ``Pretrained``), which are not
+    fetched. Left at PyTorch's default initialisation instead, a RetinaNet student's focal loss
+    starts in the tens of thousands (its classifier lacks the prior bias) and its first steps
+    diverge at COCO size."""
+    model_config = copy.deepcopy(model_config)
+    drop_pretrained_init(model_config.get('student'))
+    model = MMDET_MODELS.build(model_config)
+    model.init_weights()
+    return model
 
 
 def drop_pretrained_init(config) -> None:
@@ -238,14 +253,16 @@ def synthetic_batches(model: nn.Module, count: int, batch_size: int, size: Tuple
 def method_distillers(methods: str) -> List[dict]:
     """The distiller configs of ``methods``: names of the recipe search's terms
     (:data:`mmkd.apis.search.TERMS`) joined by ``+`` (``'pkd+rpn_roi_kd'``), each distiller at
-    weight 1 (a weight does not change what a step computes)."""
+    its own default weight (the paper's). Not at one weight for all: a step's compute does not
+    depend on the weight, but the steps after an optimizer step do, and a loss summed over a
+    map (MGD's) at weight 1 sends the weights to infinity within a step or two at COCO size."""
     from .search.space import TERMS
     known = {term.name: term for term in TERMS}
     configs = []
     for name in methods.split('+'):
         if name not in known:
             raise ValueError(f'{methods!r}: {name!r} is not one of {sorted(known)}')
-        configs += [dict(cfg, loss_weight=1.0) for cfg in known[name].distillers]
+        configs += [dict(cfg) for cfg in known[name].distillers]
     return configs
 
 

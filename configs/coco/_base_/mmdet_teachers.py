@@ -40,3 +40,8 @@ dino_4scale_r50_12e = dict(
     config='mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py',
     checkpoint='https://download.openmmlab.com/mmdetection/v3.0/dino/'
     'dino-4scale_r50_8xb2-12e_coco/dino-4scale_r50_8xb2-12e_coco_20221202_182705-55b2bba2.pth')
+# box AP 44.7 (the teacher of mmdet's configs/ld)
+gfl_r101_ms2x = dict(
+    config='mmdet::gfl/gfl_r101_fpn_ms-2x_coco.py',
+    checkpoint=ZOO + 'gfl/gfl_r101_fpn_mstrain_2x_coco/'
+    'gfl_r101_fpn_mstrain_2x_coco_20200629_200126-dd12f847.pth')
