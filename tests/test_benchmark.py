@@ -83,6 +83,33 @@ def test_benchmark_tool_prints_the_overhead_of_a_config(tmp_path):
     assert cost['distill_step_s'] > cost['distillers_s'] > 0
 
 
+@pytest.mark.parametrize('amp', [False, True])
+def test_amp_runs_every_phase_in_mixed_precision(
+        teacher_checkpoint, amp):
+    """--amp: the student alone, the distilled student and the teacher, in the step and in
+    the teacher's phase of its own, compute in bf16 on the CPU (fp16 on a GPU), as
+    tools/train.py --amp runs a step. A RetinaNet student: mmcv's CPU NMS, which a two-stage
+    student's training step runs, takes fp32 only."""
+    cfg = Config.fromfile(osp.join(CONFIGS, 'reviewkd_frcnn_to_retinanet.py')).model
+    cfg.teacher.checkpoint = teacher_checkpoint
+    model = build_initialised(cfg).train()
+    phases = DistillPhases(model, student_alone(model, cfg.student), 1e-4, amp=amp)
+    dtypes = {}
+    for name, module in (('alone', phases.student.neck.fpn_convs[0]),
+                         ('distilled', model.student.neck.fpn_convs[0]),
+                         ('teacher', model.teacher.module('neck.fpn_convs.0'))):
+        module.register_forward_hook(
+            lambda _, __, out, name=name: dtypes.update({name: out.dtype}) and None)
+    inputs, samples = fake_batch()
+    phases.student_step(inputs, samples)
+    phases.distill_step(inputs, samples)
+    reduced = torch.bfloat16 if amp else torch.float32
+    assert dtypes == dict(alone=reduced, distilled=reduced, teacher=reduced)
+    dtypes.clear()
+    phases.teacher_forward(inputs, samples)
+    assert dtypes == dict(teacher=reduced)
+
+
 def test_teacher_phase_runs_the_heads_distillers_need_on_the_students_rois(teacher_checkpoint):
     model = build_hint(teacher_checkpoint).train()
     phases = DistillPhases(model, student_alone(model, model_config(HINT_CONFIG).student), 1e-4)

@@ -4,7 +4,7 @@ distilled training step, measured in one run on the same batches.
     python tools/benchmark.py configs/reviewkd_frcnn.py [more configs] [--iters 20]
         [--random-teacher] [--device cuda] [--clock cpu] [--out costs.json] [--cfg-options k=v]
         [--methods pkd cwd pkd+rpn_roi_kd ...] [--synthetic 1333 800 [--batch-size 2]]
-        [--profile 15]
+        [--profile 15] [--amp]
 
 ``--methods`` measures each method (the recipe search's terms: ``pkd``, ``cwd``, ``mgd``,
 ``fgd``, ``reviewkd``, ``rpn_roi_kd``, ``roi_crosskd``, ``ld``, ``crosskd``, ``logit_kd``;
@@ -66,6 +66,10 @@ def parse_args():
     parser.add_argument('--profile', type=int, metavar='N', default=0,
                         help='also profile one distilled step per row (torch.profiler): the '
                         'seconds of its parts and the top N operators')
+    parser.add_argument('--amp', action='store_true',
+                        help='the student step and the distilled step under fp16 mixed '
+                        'precision on the GPU, as tools/train.py --amp; the teacher in fp16 '
+                        'too: --cfg-options model.teacher.fp16=True')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings (applied to every config)')
     return parser.parse_args()
@@ -123,6 +127,8 @@ def main():
             method_distillers(method)
         except ValueError as err:
             raise SystemExit(f'benchmark.py: error: --methods {err}') from None
+    if args.amp and args.device == 'cpu':
+        raise SystemExit('--amp measures fp16 mixed precision: use it with a GPU --device')
     if args.clock == 'cpu' and args.device != 'cpu':
         raise SystemExit('--clock cpu measures CPU seconds: use it with --device cpu')
     clock = time.process_time if args.clock == 'cpu' else time.perf_counter
@@ -139,7 +145,8 @@ def main():
                 batches = batches_for(variant, model, args)
                 try:
                     rows[name] = distill_cost(model, variant.model.student, batches,
-                                              args.iters, args.warmup, clock=clock)
+                                              args.iters, args.warmup, clock=clock,
+                                              amp=args.amp)
                 except FloatingPointError as err:     # the model's non-finite loss guard
                     print(f'{name}: left out: {str(err).splitlines()[0][:200]}', flush=True)
                     continue
@@ -163,8 +170,9 @@ def table(rows: dict, args) -> str:
     """Markdown table: seconds and overhead, the breakdown of the distilled step, peak MiB."""
     data = (f'random {args.synthetic[0]}x{args.synthetic[1]} images, batch {args.batch_size}'
             if args.synthetic else 'the config\'s data')
-    lines = [f'\n{args.device}, {args.clock} clock, {data}, {args.batches} distinct batches '
-             f'cycled, median of {args.iters} rounds:',
+    precision = ', mixed precision (--amp)' if args.amp else ''
+    lines = [f'\n{args.device}, {args.clock} clock, {data}{precision}, {args.batches} distinct '
+             f'batches cycled, median of {args.iters} rounds:',
              '| config | student step s | teacher fwd s (heads) | distill step s | overhead | '
              'distillers s | rest s | student MB | teacher MB | distill MB | memory overhead |',
              '|---|---|---|---|---|---|---|---|---|---|---|']

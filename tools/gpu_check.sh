@@ -7,7 +7,9 @@
 #    dependencies the machine lacks) into $MMKD_GPU_SITE (default /tmp/site),
 # 2. builds mmcv 2.1.0 with its CUDA ops from the carried sdist .whl/mmcv-2.1.0.tar.gz
 #    (a few minutes on 16 cores), both skipped when mmcv.ops already runs on CUDA,
-# 3. runs a CUDA RoIAlign/NMS smoke test, tests/test_cuda.py, and tools/benchmark.py on the GPU.
+# 3. runs a CUDA RoIAlign/NMS smoke test, tests/test_cuda.py, and tools/benchmark.py on the GPU:
+#    the small configs, then the Faster R-CNN R101 -> R50 pair at 1333x800 in fp32, with the
+#    fp16 teacher, with the AMP student and with channels-last (MMKD_GPU_COCO=0 skips those).
 #
 # Fill .whl/ on a machine with network (Python 3.12, x86_64), e.g.
 #   P="python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
@@ -251,6 +253,25 @@ mkdir -p "$BENCH_DIR"
   --device cuda --random-teacher --iters 20 --out "$OUT/gpu_costs.json" \
   --cfg-options train_dataloader.dataset.num_images=32) \
   || { status=1; log "benchmark FAILED"; }
+
+# COCO size: the Faster R-CNN R101 -> R50 pair at 1333x800, batch 2, two methods, in fp32, with
+# the fp16 teacher, with the AMP student beside it, and channels-last on top (random weights,
+# random images: nothing fetched). MMKD_GPU_COCO=0 skips it.
+if [ "${MMKD_GPU_COCO:-1}" != 0 ]; then
+  COCO_PAIR="$REPO/configs/coco/reviewkd_faster-rcnn_r101-r50_fpn_1x_coco.py"
+  coco_row() {   # NAME, then benchmark.py options
+    local name=$1; shift
+    log "benchmark at COCO size: $name"
+    python3 "$REPO/tools/benchmark.py" "$COCO_PAIR" --methods pkd reviewkd --random-teacher \
+      --synthetic 1333 800 --batch-size 2 --iters 10 --warmup 3 --batches 2 --device cuda \
+      --out "$OUT/gpu_costs_coco_$name.json" "$@" || { status=1; log "$name FAILED"; }
+  }
+  coco_row fp32
+  coco_row fp16_teacher --cfg-options model.teacher.fp16=True
+  coco_row fp16_teacher_amp --amp --cfg-options model.teacher.fp16=True
+  coco_row fp16_teacher_amp_channels_last --amp \
+    --cfg-options model.teacher.fp16=True model.teacher.channels_last=True
+fi
 
 log "done (status $status)"
 exit $status

@@ -1,5 +1,6 @@
 """What distillation costs: a student step, a teacher forward and a distilled step, on the same
 batches, interleaved so that a noisy machine slows all three alike."""
+import contextlib
 import copy
 import ctypes
 import ctypes.util
@@ -128,38 +129,54 @@ class DistillPhases:
     distiller work on the same records.
     """
 
-    def __init__(self, distill_model: nn.Module, student: nn.Module, lr: float):
+    def __init__(self, distill_model: nn.Module, student: nn.Module, lr: float,
+                 amp: bool = False):
         self.model, self.student = distill_model, student
+        self.amp = amp
         self.student_optimizer = torch.optim.SGD(student.parameters(), lr=lr)
         self.distill_optimizer = torch.optim.SGD(
             [p for p in distill_model.parameters() if p.requires_grad], lr=lr)
         self.last = None
 
+    def autocast(self, inputs: torch.Tensor):
+        """Every phase's forward precision: with ``amp``, mixed (fp16 on a GPU, bf16 on the
+        CPU), as ``tools/train.py --amp`` runs a whole step (the teacher's work included;
+        its ``fp16`` switch puts it in fp16 without ``amp`` too)."""
+        if not self.amp:
+            return contextlib.nullcontext()
+        device = inputs.device.type
+        return torch.autocast(device, torch.float16 if device == 'cuda' else torch.bfloat16)
+
     def student_step(self, inputs, samples):
         """A student alone (no taps): loss, backward, SGD step."""
-        loss, _ = self.student.parse_losses(self.student.loss(inputs, samples))
+        with self.autocast(inputs):
+            loss, _ = self.student.parse_losses(self.student.loss(inputs, samples))
         update(loss, self.student_optimizer)
 
     def distill_step(self, inputs, samples):
         """The same for the distilled model."""
-        self.last = self.model.distill_step(inputs, samples)
-        loss, _ = self.model.parse_losses(self.last.losses)
+        with self.autocast(inputs):
+            self.last = self.model.distill_step(inputs, samples)
+            loss, _ = self.model.parse_losses(self.last.losses)
         update(loss, self.distill_optimizer)
 
     def teacher_forward(self, inputs, samples):
         """All the teacher runs in a distilled step (backbone, neck and the heads distillers
         need, on the student's RoIs of the last step), under ``no_grad``."""
-        self.model.teacher_records(inputs, samples, self.last.student_records)
+        with self.autocast(inputs):
+            self.model.teacher_records(inputs, samples, self.last.student_records)
 
     def teacher_backbone_neck(self, inputs, samples):
         """The teachers' backbones and necks alone, as the step runs them."""
-        self.model.teacher_features(inputs, samples)
+        with self.autocast(inputs):
+            self.model.teacher_features(inputs, samples)
 
     def distillers(self, inputs, samples):
         """The distillers' own work: connectors and losses, forward and backward, on the
         student's records as leaves (the student's own backward is not part of it)."""
-        losses = self.model.distill_losses(detached_leaves(self.last.student_records),
-                                           self.last.teacher_records)
+        with self.autocast(inputs):
+            losses = self.model.distill_losses(detached_leaves(self.last.student_records),
+                                               self.last.teacher_records)
         sum(value for name, value in losses.items() if name.startswith('loss')).backward()
 
     def as_dict(self) -> Dict[str, Callable]:
@@ -200,7 +217,8 @@ def measure(phases: Dict[str, Callable], batches: List[tuple], iters: int, warmu
 
 def distill_cost(distill_model: nn.Module, student_cfg, batches: List[tuple], iters: int = 20,
                  warmup: int = 3, lr: float = 1e-4,
-                 clock: Callable[[], float] = time.perf_counter) -> Dict[str, float]:
+                 clock: Callable[[], float] = time.perf_counter,
+                 amp: bool = False) -> Dict[str, float]:
     """Time and memory of a student step, the teacher's forward and a distilled step, with a
     breakdown of the distilled step.
 
@@ -213,11 +231,12 @@ def distill_cost(distill_model: nn.Module, student_cfg, batches: List[tuple], it
     t(distill step) / (t(student step) + t(teacher forward))`` (1.0 is the floor: the teacher's
     forward cannot be skipped), ``rest_s``: what the distilled step spends beyond student step,
     teacher forward and distillers (optimizer step of the connectors, taps, noise), and
-    ``memory_overhead`` on peaks alike. ``clock``: see :func:`measure`.
+    ``memory_overhead`` on peaks alike. ``clock``: see :func:`measure`. ``amp``: the two
+    steps' forwards under mixed precision (:meth:`DistillPhases.autocast`).
     """
     device = next(distill_model.parameters()).device
     distill_model.train()
-    phases = DistillPhases(distill_model, student_alone(distill_model, student_cfg), lr)
+    phases = DistillPhases(distill_model, student_alone(distill_model, student_cfg), lr, amp)
     costs = measure(phases.as_dict(), batches, iters, warmup, device, clock)
     result = {f'{name}_s': cost.seconds for name, cost in costs.items()}
     result.update({f'{name}_peak_mb': cost.peak_bytes / 2**20 for name, cost in costs.items()})
