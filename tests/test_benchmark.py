@@ -84,8 +84,7 @@ def test_benchmark_tool_prints_the_overhead_of_a_config(tmp_path):
 
 
 @pytest.mark.parametrize('amp', [False, True])
-def test_amp_runs_every_phase_in_mixed_precision(
-        teacher_checkpoint, amp):
+def test_amp_runs_every_phase_in_mixed_precision(teacher_checkpoint, amp):
     """--amp: the student alone, the distilled student and the teacher, in the step and in
     the teacher's phase of its own, compute in bf16 on the CPU (fp16 on a GPU), as
     tools/train.py --amp runs a step. A RetinaNet student: mmcv's CPU NMS, which a two-stage
@@ -98,8 +97,8 @@ def test_amp_runs_every_phase_in_mixed_precision(
     for name, module in (('alone', phases.student.neck.fpn_convs[0]),
                          ('distilled', model.student.neck.fpn_convs[0]),
                          ('teacher', model.teacher.module('neck.fpn_convs.0'))):
-        module.register_forward_hook(
-            lambda _, __, out, name=name: dtypes.update({name: out.dtype}) and None)
+        module.register_forward_hook(   # update returns None: the output is left as it is
+            lambda _, __, out, name=name: dtypes.update({name: out.dtype}))
     inputs, samples = fake_batch()
     phases.student_step(inputs, samples)
     phases.distill_step(inputs, samples)

@@ -231,8 +231,8 @@ def distill_cost(distill_model: nn.Module, student_cfg, batches: List[tuple], it
     t(distill step) / (t(student step) + t(teacher forward))`` (1.0 is the floor: the teacher's
     forward cannot be skipped), ``rest_s``: what the distilled step spends beyond student step,
     teacher forward and distillers (optimizer step of the connectors, taps, noise), and
-    ``memory_overhead`` on peaks alike. ``clock``: see :func:`measure`. ``amp``: the two
-    steps' forwards under mixed precision (:meth:`DistillPhases.autocast`).
+    ``memory_overhead`` on peaks alike. ``clock``: see :func:`measure`. ``amp``: every phase
+    under mixed precision (:meth:`DistillPhases.autocast`).
     """
     device = next(distill_model.parameters()).device
     distill_model.train()
