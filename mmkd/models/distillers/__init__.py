@@ -3,7 +3,7 @@ from .attention_transfer import AttentionTransfer
 from .base import (BaseDistiller, LevelPair, build_distiller, level_strides, pair_levels,
                    registered_distillers)
 from .cls_map_kd import ClsMapKD
-from .crosskd import CrossKD
+from .crosskd import CrossKD, RetinaCrossKD
 from .cwd import CWD
 from .logit_kd import DenseLogitKD
 from .feature_hint import FeatureHint
@@ -32,6 +32,6 @@ __all__ = ['BaseDistiller', 'LevelPair', 'build_distiller', 'level_strides', 'pa
            'paired_heads', 'AttentionTransfer', 'ClsMapKD', 'CrossKD', 'CWD', 'DenseLogitKD',
            'FeatureHint', 'FGD', 'FSP', 'HungarianKD', 'KDDETR', 'LD', 'MaskHeadKD', 'MGD',
            'ObjectRelationDistiller', 'QueryDistiller', 'QueryPriorAssignmentKD',
-           'PairedLevelsDistiller', 'PKD', 'RelativeLossWeight', 'RKD', 'RoICrossKD',
-           'RoIHeadKD', 'RPNKD', 'ReviewKD', 'SimilarityPreserving',
+           'PairedLevelsDistiller', 'PKD', 'RelativeLossWeight', 'RetinaCrossKD', 'RKD',
+           'RoICrossKD', 'RoIHeadKD', 'RPNKD', 'ReviewKD', 'SimilarityPreserving',
            'TargetAwareFeatureKD']

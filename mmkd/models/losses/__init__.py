@@ -1,6 +1,7 @@
 from .attention_transfer import attention_transfer_distance, spatial_attention
 from .cls_map import cls_map_kd_loss, mining_mask, mining_threshold
-from .crosskd import edge_distribution_kd, match_channel_statistics, quality_focal_kd
+from .crosskd import (decoded_box_kd, edge_distribution_kd, match_channel_statistics,
+                      quality_focal_kd)
 from .cwd import channel_wise_divergence
 from .fgd import attention_maps, box_masks, focal_losses
 from .fsp import flow_matrix, fsp_distance
@@ -17,7 +18,7 @@ from .squared_error import squared_error_per_image
 from .target_aware import masked_mse, query_prior_mask, query_quality
 
 __all__ = ['attention_maps', 'attention_transfer_distance', 'box_masks',
-           'channel_wise_divergence', 'cls_map_kd_loss', 'edge_distribution_kd',
+           'channel_wise_divergence', 'cls_map_kd_loss', 'decoded_box_kd', 'edge_distribution_kd',
            'flow_matrix', 'focal_losses', 'fsp_distance', 'hcl_loss',
            'match_channel_statistics', 'match_to_teacher', 'matched_logit_losses',
            'masked_mse', 'mining_mask', 'mining_threshold',

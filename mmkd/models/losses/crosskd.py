@@ -1,6 +1,8 @@
-"""The prediction-mimicking losses of CrossKD (Wang et al., CVPR 2024) for GFL heads."""
+"""The prediction-mimicking losses of CrossKD (Wang et al., CVPR 2024) for GFL and RetinaNet
+heads."""
 import torch
 import torch.nn.functional as F
+from mmdet.structures.bbox import bbox_overlaps
 
 from .logit_kd import softened_kl
 from .pkd import standardise_channels
@@ -46,3 +48,18 @@ def edge_distribution_kd(student: torch.Tensor, teacher: torch.Tensor, weight: t
     """
     kl = softened_kl(student.reshape(-1, bins), teacher.reshape(-1, bins), temperature)
     return (kl * weight.repeat_interleave(4)).sum() / 4
+
+
+def decoded_box_kd(student: torch.Tensor, teacher: torch.Tensor, anchors: torch.Tensor,
+                   weight: torch.Tensor, bbox_coder, avg_factor: float) -> torch.Tensor:
+    """CrossKD's box KD on delta heads (RetinaNet): both (M, 4) sets of deltas decoded at the
+    (M, 4) ``anchors`` by ``bbox_coder``, then ``sum_m w_m (1 - GIoU(b^S_m, b^T_m)) /
+    avg_factor`` (the authors' ``GIoULoss`` on the decoded boxes). The teacher is detached.
+
+    Args:
+        weight: (M,) prior weights (the teacher's top class probability, 0 where ignored).
+    """
+    student_boxes = bbox_coder.decode(anchors, student)
+    teacher_boxes = bbox_coder.decode(anchors, teacher.detach())
+    giou = bbox_overlaps(student_boxes, teacher_boxes, mode='giou', is_aligned=True, eps=1e-6)
+    return (weight * (1 - giou)).sum() / avg_factor
