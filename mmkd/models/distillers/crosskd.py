@@ -180,6 +180,17 @@ class CrossKD(BaseDistiller):
                                          self.predictors))
         return predictions
 
+    def class_kd(self, cross_cls: torch.Tensor, teacher_cls: torch.Tensor,
+                 label_weights: torch.Tensor, avg_factor: float):
+        """One level's class KD (:func:`~mmkd.models.losses.quality_focal_kd` of the (N, A * C,
+        H, W) cross-head scores against the teacher's, over ``avg_factor``) and the box KD's
+        (M,) prior weights: the teacher's top class probability, 0 where the label weight is."""
+        weights = label_weights.reshape(-1)
+        teacher_cls = flat_locations(teacher_cls, self.num_classes)
+        loss = quality_focal_kd(flat_locations(cross_cls, self.num_classes), teacher_cls,
+                                weights, avg_factor, self.beta)
+        return loss, teacher_cls.max(dim=1).values.sigmoid() * (weights > 0)
+
     def loss(self, student_records, teacher_records):
         targets = student_records['targets']['result']
         label_weights, num_positives = targets[2], targets[5]
@@ -189,11 +200,9 @@ class CrossKD(BaseDistiller):
         for (cross_cls, cross_reg), teacher_cls, teacher_reg, weights in zip(
                 self.cross_head(student_records, teacher_records),
                 teacher_records['cls_scores'], teacher_records['bbox_preds'], label_weights):
-            weights = weights.reshape(-1)
-            teacher_cls = flat_locations(teacher_cls, self.num_classes)
-            cls_loss = cls_loss + quality_focal_kd(flat_locations(cross_cls, self.num_classes),
-                                                   teacher_cls, weights, avg_factor, self.beta)
-            reg_weights = teacher_cls.max(dim=1).values.sigmoid() * (weights > 0)
+            level_cls_loss, reg_weights = self.class_kd(cross_cls, teacher_cls, weights,
+                                                        avg_factor)
+            cls_loss = cls_loss + level_cls_loss
             reg_loss = reg_loss + edge_distribution_kd(
                 flat_locations(cross_reg, 4 * self.bins),
                 flat_locations(teacher_reg, 4 * self.bins), reg_weights, self.bins,
@@ -252,14 +261,12 @@ class RetinaCrossKD(CrossKD):
         for level, ((cross_cls, cross_reg), teacher_cls, teacher_reg, weights) in enumerate(zip(
                 self.cross_head(student_records, teacher_records),
                 teacher_records['cls_scores'], teacher_records['bbox_preds'], label_weights)):
-            weights = weights.reshape(-1)
+            level_cls_loss, reg_weights = self.class_kd(cross_cls, teacher_cls, weights,
+                                                        avg_factor)
+            cls_loss = cls_loss + level_cls_loss
             anchors = torch.cat([image[level] for image in anchor_list])
-            teacher_cls = flat_locations(teacher_cls, self.num_classes)
-            cls_loss = cls_loss + quality_focal_kd(flat_locations(cross_cls, self.num_classes),
-                                                   teacher_cls, weights, avg_factor, self.beta)
             reg_loss = reg_loss + decoded_box_kd(
                 flat_locations(cross_reg, 4), flat_locations(teacher_reg, 4), anchors,
-                teacher_cls.max(dim=1).values.sigmoid() * (weights > 0), self.bbox_coder,
-                avg_factor)
+                reg_weights, self.bbox_coder, avg_factor)
         return dict(loss_crosskd_cls=self.cls_weight * cls_loss,
                     loss_crosskd_reg=self.reg_weight * reg_loss)
