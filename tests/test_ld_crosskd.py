@@ -143,8 +143,31 @@ def test_quality_focal_kd_is_the_formula():
     for beta in (1.0, 2.0):
         terms = -(t * np.log(s) + (1 - t) * np.log(1 - s)) * np.abs(s - t) ** beta
         expected = (terms * weight.numpy()[:, None]).sum() / 2.5
-        assert quality_focal_kd(student, teacher, weight, 2.5, beta).item() == pytest.approx(
-            expected, rel=1e-5)
+        assert quality_focal_kd(student, teacher, weight[:, None], 2.5,
+                                beta).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_quality_focal_kd_gradient_is_the_formulas():
+    """Its backward is written out (to keep only the logits and targets): the gradient must be
+    autograd's of the formula written here, for both betas, the weights broadcast over the
+    classes of (N, A, C, H, W) maps; none reaches the teacher."""
+    torch.manual_seed(0)
+    student = (torch.randn(2, 3, 4, 5, 6, dtype=torch.float64) * 3).requires_grad_()
+    teacher = (torch.randn(2, 3, 4, 5, 6, dtype=torch.float64) * 3).requires_grad_()
+    weight = (torch.rand(2, 3, 1, 5, 6, dtype=torch.float64) > 0.3).double()
+    for beta in (1.0, 2.0):
+        s, t = student.sigmoid(), teacher.detach().sigmoid()
+        formula = (-(t * s.log() + (1 - t) * (1 - s).log()) * (s - t).abs() ** beta
+                   * weight).sum() / 7.0
+        expected, = torch.autograd.grad(formula, student)
+        loss = quality_focal_kd(student, teacher, weight, 7.0, beta)
+        assert loss.item() == pytest.approx(formula.item(), rel=1e-10)
+        got, = torch.autograd.grad(loss, student)
+        torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-12)
+    quality_focal_kd(student, teacher, weight, 7.0).backward()
+    assert teacher.grad is None
+    with pytest.raises(ValueError, match='beta=0.5'):
+        quality_focal_kd(student, teacher, weight, 7.0, 0.5)
 
 
 def test_edge_distribution_kd_is_the_formula():

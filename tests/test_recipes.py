@@ -79,6 +79,7 @@ def reviewkd(weight):
     return ('mmkd.ReviewKD', dict(student='neck', teacher='neck', loss_weight=weight))
 
 
+CROSSKD_RETINANET = 'crosskd_retinanet_r101-r50_fpn_2x_coco.py'
 CHEN_2017_KD = dict(temperature=1.0, mu=0.5, bg_weight=1.5, nu=0.5, margin=0.0)
 PAPER_DISTILLERS = {
     # ReviewKD-R18-R101.yaml 1.2, ReviewKD-R50-R101.yaml 1.0, ReviewKD-MV2-R50.yaml 2.0,
@@ -99,6 +100,10 @@ PAPER_DISTILLERS = {
     # Zheng et al., CVPR 2022, as mmdet's configs/ld/ld_r50-gflv1-r101_fpn_1x_coco.py: loss_ld
     # KnowledgeDistillationKLDivLoss, T 10, weight 0.25
     'ld_gfl_r101-r50_fpn_1x_coco.py': [('mmkd.LD', dict(temperature=10.0, loss_weight=0.25))],
+    # Wang et al., CVPR 2024, the authors' crosskd_r50_retinanet_r101_fpn_2x_coco.py: teacher head
+    # reused from conv 3, KDQualityFocalLoss beta 1 weight 1, GIoULoss weight 1
+    CROSSKD_RETINANET: [('mmkd.RetinaCrossKD', dict(reused_index=3, cls_weight=1.0,
+                                                    reg_weight=1.0, beta=1.0))],
 }
 PAPER_DISTILLERS.update({ms: PAPER_DISTILLERS[one_x] for ms, one_x in MS_VARIANTS.items()})
 # KD-DETR (Wang et al., CVPR 2024; the authors' code Myleswork/KD-DETR, KDCriterion): T 10, class,
@@ -130,10 +135,12 @@ FRCNN_R50_3X = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_ms-3x_coco.py'
 RETINANET_R101_3X = 'mmdet::retinanet/retinanet_r101_fpn_ms-640-800-3x_coco.py'
 MASK_R101_3X = 'mmdet::mask_rcnn/mask-rcnn_r101_fpn_ms-poly-3x_coco.py'
 GFL_R101_2X = 'mmdet::gfl/gfl_r101_fpn_ms-2x_coco.py'     # the teacher mmdet's LD configs load
+RETINANET_R101_2X = 'mmdet::retinanet/retinanet_r101_fpn_2x_coco.py'   # CrossKD's RetinaNet teacher
 FACE_TEACHER = osp.join(CONFIGS, 'widerface', 'retinanet_r50_fpn_2x_widerface.py')
 # Students: mmdet's 1x configs
 FRCNN_R50_1X = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 RETINANET_R50_1X = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+RETINANET_R50_2X = 'mmdet::retinanet/retinanet_r50_fpn_2x_coco.py'
 MASK_R50_1X = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 GFL_R50_1X = 'mmdet::gfl/gfl_r50_fpn_1x_coco.py'
 
@@ -168,6 +175,7 @@ PAPER_MODELS = {
     MASK_PLUS: (MASK_R101_3X, (MASK_R50_1X, None)),
     'hintkd_faster-rcnn_r101-r50_fpn_1x_coco.py': (FRCNN_R101_3X, (FRCNN_R50_1X, None)),
     'ld_gfl_r101-r50_fpn_1x_coco.py': (GFL_R101_2X, (GFL_R50_1X, None)),
+    CROSSKD_RETINANET: (RETINANET_R101_2X, (RETINANET_R50_2X, None)),
     'clsmapkd_retinanet_r50-mobilenetv2_fpn_2x_widerface.py': (FACE_TEACHER,
                                                                (FACE_TEACHER, FACE_MV2)),
 }
@@ -204,6 +212,15 @@ DETR_SCHEDULES = {
     'kd-detr_dino-4scale_r50-r18_8xb2-12e_coco.py': dict(max_epochs=12, milestones=[11], lr=1e-4,
                                                          base_batch_size=16),
 }
+
+
+def paper_schedule(recipe):
+    """The schedule of the paper's setting: a DETR recipe's own; mmdet's 2x for the WIDER FACE
+    recipes and CrossKD's RetinaNet (the authors train it 2x); 1x otherwise."""
+    two_x = 'widerface' in recipe or osp.basename(recipe) == CROSSKD_RETINANET
+    return DETR_SCHEDULES.get(osp.basename(recipe), SCHEDULE_2X if two_x else SCHEDULE_1X)
+
+
 # mmdet's schedules: the rate is set for 16 images per step; scaling is the user's choice
 # (tools/train.py --auto-scale-lr), never on by default
 AUTO_SCALE_LR = dict(enable=False, base_batch_size=16)
@@ -215,7 +232,8 @@ DISTILL_LOSSES = {'mmkd.ReviewKD': 'loss_reviewkd', 'mmkd.MaskHeadKD': 'loss_mas
                   'mmkd.FeatureHint': 'loss_hint', 'mmkd.RPNKD': 'loss_rpn_kd_cls',
                   'mmkd.RoIHeadKD': 'loss_rcnn_kd_cls', 'mmkd.ClsMapKD': 'loss_cls_map_kd',
                   'mmkd.KDDETR': 'loss_kddetr_general_cls',
-                  'mmkd.HungarianKD': 'loss_hungarian_kd_cls', 'mmkd.LD': 'loss_ld'}
+                  'mmkd.HungarianKD': 'loss_hungarian_kd_cls', 'mmkd.LD': 'loss_ld',
+                  'mmkd.RetinaCrossKD': 'loss_crosskd_cls'}
 
 
 def recipe_id(path):
@@ -288,7 +306,7 @@ def test_recipe_teachers_are_mmdet_model_zoo_entries_and_weights_are_the_papers(
         assert cfg.train_cfg.max_epochs == DETR_SCHEDULES[name]['max_epochs']
         assert cfg.optim_wrapper.optimizer.lr == DETR_SCHEDULES[name]['lr']
         return
-    assert cfg.train_cfg.max_epochs == (24 if 'widerface' in recipe else 12)
+    assert cfg.train_cfg.max_epochs == paper_schedule(recipe)['max_epochs']
     one_stage = 'retinanet' in name or '_gfl_' in name
     assert cfg.optim_wrapper.optimizer.lr == (0.01 if one_stage else 0.02)
 
@@ -336,8 +354,7 @@ def test_recipe_student_is_the_mmdet_config_it_names_but_for_the_stated_backbone
 @pytest.mark.parametrize('recipe', RECIPES, ids=recipe_id)
 def test_recipe_schedule_is_the_papers_and_lr_scaling_is_off_by_default(recipe):
     cfg = recipe_config(recipe)
-    schedule = DETR_SCHEDULES.get(osp.basename(recipe),
-                                  SCHEDULE_2X if 'widerface' in recipe else SCHEDULE_1X)
+    schedule = paper_schedule(recipe)
     assert cfg.train_cfg.max_epochs == schedule['max_epochs']
     steps = [s for s in cfg.param_scheduler if s.type == 'MultiStepLR']
     assert len(steps) == 1 and steps[0].get('by_epoch', True)

@@ -52,25 +52,27 @@ def test_decoded_box_kd_is_the_weighted_giou_of_the_decoded_boxes():
 
 
 def test_retina_crosskd_losses_are_the_authors_on_every_level():
-    """Given the cross head's and the teacher's maps (two levels, two images, two classes), the
-    class term is ``cls_weight sum_{m,c} w_m BCE(x_mc, sigma(t_mc)) |sigma(x_mc) -
+    """Given the cross head's and the teacher's maps (two levels, two images, two anchors a
+    location, two classes; the channels anchor-major, the priors ordered (y, x, anchor) as
+    mmdet's), the class term is ``cls_weight sum_{m,c} w_m BCE(x_mc, sigma(t_mc)) |sigma(x_mc) -
     sigma(t_mc)|`` and the box term ``reg_weight sum_m r_m (1 - GIoU)`` of the boxes decoded at
     the image's anchors, ``r_m = sigma(max_c t_mc)`` and 0 where ``w_m = 0``, both over all
     levels divided by the targets' avg_factor (3 here: neither the priors nor the weights'
     sum)."""
     torch.manual_seed(0)
-    sizes, num_classes, avg_factor = ((2, 2), (1, 1)), 2, 3
+    sizes, num_classes, num_anchors, avg_factor = ((2, 2), (1, 1)), 2, 2, 3
     distiller = RetinaCrossKD(reused_index=1, cls_weight=1.5, reg_weight=2.0)
     distiller.num_classes, distiller.bbox_coder = num_classes, DeltaXYWHBBoxCoder()
     maps = lambda width: [torch.randn(2, width, h, w) for h, w in sizes]  # noqa: E731
-    cross_cls, cross_reg, teacher_cls, teacher_reg = maps(2), maps(4), maps(2), maps(4)
+    cross_cls, cross_reg, teacher_cls, teacher_reg = maps(4), maps(8), maps(4), maps(8)
     cross_reg = [m * 0.3 for m in cross_reg]
     teacher_reg = [m * 0.3 for m in teacher_reg]
-    weights = [torch.tensor([[1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 1.0, 1.0]]),
-               torch.tensor([[1.0], [0.0]])]
+    weights = [torch.tensor([[1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0],
+                             [0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0]]),
+               torch.tensor([[1.0, 0.0], [0.0, 1.0]])]
     anchor_list = []
-    for _ in range(2):      # per image, per level: (H * W, 4) in row-major order
-        corners = [torch.rand(h * w, 2) * 40 for h, w in sizes]
+    for _ in range(2):      # per image, per level: (H * W * A, 4), ordered (y, x, anchor)
+        corners = [torch.rand(h * w * num_anchors, 2) * 40 for h, w in sizes]
         anchor_list.append([torch.cat([c, c + 8 + torch.rand_like(c) * 20], 1) for c in corners])
     distiller.cross_head = lambda *_: list(zip(cross_cls, cross_reg))
     losses = distiller.loss(
@@ -83,16 +85,17 @@ def test_retina_crosskd_losses_are_the_authors_on_every_level():
     for level, (h, w) in enumerate(sizes):
         for n in range(2):
             for y in range(h):
-                for x in range(w):
-                    m = y * w + x
+                for x, a in np.ndindex(w, num_anchors):
+                    m = (y * w + x) * num_anchors + a
                     weight = weights[level][n, m].item()
-                    s = cross_cls[level][n, :, y, x].double().numpy()
-                    t = teacher_cls[level][n, :, y, x].double().numpy()
+                    classes, deltas = slice(a * 2, a * 2 + 2), slice(a * 4, a * 4 + 4)
+                    s = cross_cls[level][n, classes, y, x].double().numpy()
+                    t = teacher_cls[level][n, classes, y, x].double().numpy()
                     q = sigmoid(t)
                     bce = -(q * np.log(sigmoid(s)) + (1 - q) * np.log(1 - sigmoid(s)))
                     cls_kd += weight * (bce * np.abs(sigmoid(s) - q)).sum()
                     anchor = anchor_list[n][level][m].double().numpy()
-                    boxes = [decode_by_hand(anchor, d[level][n, :, y, x].double().numpy())
+                    boxes = [decode_by_hand(anchor, d[level][n, deltas, y, x].double().numpy())
                              for d in (cross_reg, teacher_reg)]
                     confidence = sigmoid(t.max()) if weight > 0 else 0.0
                     box_kd += confidence * (1 - giou_by_hand(*boxes))

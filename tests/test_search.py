@@ -13,7 +13,7 @@ import time
 import optuna
 import pytest
 
-from conftest import ROOT, STUDENT_CONFIG, TEACHER_CONFIG, run_tool
+from conftest import ROOT, STUDENT_CONFIG, TEACHER_CONFIG, run_tool, save_fresh_checkpoint
 from mmkd.apis.search import (Recipe, SearchSpec, applicable_terms, shortened_schedule,
                               write_report)
 from mmkd.apis.search.study import given_recipe
@@ -131,12 +131,25 @@ def test_the_search_space_is_what_builds_on_the_pair(teacher_checkpoint, tmp_pat
     assert [t.name for t in terms] == ['pkd', 'cwd', 'mgd', 'fgd', 'reviewkd', 'rpn_roi_kd',
                                        'roi_crosskd']
     assert sorted(skipped) == ['crosskd', 'hungarian_kd', 'kd_detr', 'ld', 'logit_kd',
-                               'query_prior', 'target_aware']
+                               'query_prior', 'retina_crosskd', 'target_aware']
     for detr_term in ('hungarian_kd', 'kd_detr', 'query_prior', 'target_aware'):
         assert 'is not a DETR-family detector' in skipped.pop(detr_term)
     assert all("'bbox_head" in reason for reason in skipped.values()), skipped
     with pytest.raises(ValueError, match=r"--terms \['pdk'\]: unknown"):
         applicable_terms(spec, ['pdk'])
+
+
+def test_a_retinanet_pair_searches_crosskd_on_its_heads_not_gfls(tmp_path):
+    """CrossKD has a term per head kind: on the RetinaNet face pair ``retina_crosskd`` builds and
+    ``crosskd`` (GFL heads) is left out, naming the head it found."""
+    teacher = osp.join(ROOT, 'configs', 'retinanet_r18w32_teacher_faces.py')
+    student = osp.join(ROOT, 'configs', 'retinanet_r18w8_student_faces.py')
+    checkpoint = save_fresh_checkpoint(teacher, str(tmp_path / 'teacher.pth'))
+    spec = SearchSpec(student, teacher, checkpoint, str(tmp_path))
+    terms, skipped = applicable_terms(spec, ['crosskd', 'retina_crosskd', 'logit_kd'])
+    assert [t.name for t in terms] == ['retina_crosskd', 'logit_kd']
+    assert list(skipped) == ['crosskd']
+    assert 'GFLHead' in skipped['crosskd'] and 'RetinaHead' in skipped['crosskd']
 
 
 def test_a_shorter_trial_is_the_same_schedule_scaled():

@@ -7,7 +7,9 @@ distilled training step, measured in one run on the same batches.
         [--profile 15] [--amp]
 
 ``--methods`` measures each method (the recipe search's terms: ``pkd``, ``cwd``, ``mgd``,
-``fgd``, ``reviewkd``, ``rpn_roi_kd``, ``roi_crosskd``, ``ld``, ``crosskd``, ``logit_kd``;
+``fgd``, ``reviewkd``, ``rpn_roi_kd``, ``roi_crosskd``, ``ld``, ``crosskd`` (GFL heads),
+``retina_crosskd`` (RetinaNet heads), ``logit_kd``; on DETRs ``kd_detr``, ``hungarian_kd``,
+``query_prior``, ``target_aware``;
 joined by ``+`` for a combination) on each config's pair in place of the config's distillers;
 one that does not build on the pair is left out with the reason. ``--synthetic W H`` feeds
 random images of that size with random boxes (masks for a mask head) instead of the config's

@@ -50,6 +50,7 @@ TERMS = (
     Term('roi_crosskd', 'output', (dict(type='mmkd.RoICrossKD'), )),
     Term('ld', 'output', (dict(type='mmkd.LD', temperature=10.0), )),
     Term('crosskd', 'output', (dict(type='mmkd.CrossKD', reused_index=1), )),
+    Term('retina_crosskd', 'output', (dict(type='mmkd.RetinaCrossKD', reused_index=1), )),
     Term('logit_kd', 'output', (dict(type='mmkd.DenseLogitKD', temperature=2.0), )),
     Term('kd_detr', 'output', (dict(type='mmkd.KDDETR'), )),
     Term('hungarian_kd', 'output', (dict(type='mmkd.HungarianKD'), )),

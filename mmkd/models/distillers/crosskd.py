@@ -125,7 +125,9 @@ class CrossKD(BaseDistiller):
         self.connectors = nn.ModuleDict()
         self._teacher_head: List[nn.Module] = []     # a list: not a submodule of the distiller
 
-    def setup(self, student_records, teacher_records, student_model, teacher_model):
+    def check_pair(self, student_model, teacher_model):
+        """Both heads of the kind whose tail runs the student's maps, with at least
+        ``reused_index`` convs a branch (before the taps look for the held conv's layer)."""
         name = type(self).__name__
         require_head_kind(student_model, teacher_model, self.head_path, name, *self.head_kind)
         for model, side in ((student_model, 'student'), (teacher_model, 'teacher')):
@@ -133,6 +135,9 @@ class CrossKD(BaseDistiller):
             if self.reused_index > convs:
                 raise ValueError(f'{name} reused_index={self.reused_index}: the {side}\'s '
                                  f'{self.head_path} has {convs} convs per branch')
+
+    def setup(self, student_records, teacher_records, student_model, teacher_model):
+        name = type(self).__name__
         student_head, teacher_head = paired_heads(
             student_model, teacher_model, self.head_path, name, same=self.paired_attributes,
             anchors=True)
@@ -184,12 +189,16 @@ class CrossKD(BaseDistiller):
                  label_weights: torch.Tensor, avg_factor: float):
         """One level's class KD (:func:`~mmkd.models.losses.quality_focal_kd` of the (N, A * C,
         H, W) cross-head scores against the teacher's, over ``avg_factor``) and the box KD's
-        (M,) prior weights: the teacher's top class probability, 0 where the label weight is."""
-        weights = label_weights.reshape(-1)
-        teacher_cls = flat_locations(teacher_cls, self.num_classes)
-        loss = quality_focal_kd(flat_locations(cross_cls, self.num_classes), teacher_cls,
-                                weights, avg_factor, self.beta)
-        return loss, teacher_cls.max(dim=1).values.sigmoid() * (weights > 0)
+        (M,) prior weights, in mmdet's prior order: the teacher's top class probability, 0
+        where the (N, H * W * A) ``label_weights`` are. On the maps viewed as (N, A, C, H, W),
+        not flattened copies of them."""
+        n, _, h, w = teacher_cls.shape
+        teacher_cls = teacher_cls.reshape(n, -1, self.num_classes, h, w)
+        weights = label_weights.reshape(n, h, w, -1).permute(0, 3, 1, 2)      # (N, A, H, W)
+        loss = quality_focal_kd(cross_cls.reshape(teacher_cls.shape), teacher_cls,
+                                weights[:, :, None], avg_factor, self.beta)
+        top = teacher_cls.detach().amax(dim=2).sigmoid() * (weights > 0)
+        return loss, top.permute(0, 2, 3, 1).reshape(-1)
 
     def loss(self, student_records, teacher_records):
         targets = student_records['targets']['result']
